@@ -1,0 +1,158 @@
+"""The `rvegen` command line: `build` and one subcommand per stage.
+
+User errors print one line on stderr and exit with code 2; `validate` exits 1 when a
+volume fails the gate; an interrupt exits 130 and a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+
+from .errors import RvegenError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Validated, FEA-ready 3D RVEs from 2D micrographs (multi-plane diffusion).",
+)
+
+SpecArg = typer.Argument(..., help="YAML spec file.", show_default=False)
+ForceOpt = typer.Option(False, "--force", help="Rerun even when up to date.")
+RunDirOpt = typer.Option(None, "--run-dir", help="Override the spec's run_dir.")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn RvegenError into one line + exit 2, and Ctrl-C into a resumable exit 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return fn(*args, **kwargs)
+        except RvegenError as exc:
+            _fail(" ".join(str(exc).split("\n")))
+        except KeyboardInterrupt:
+            typer.echo("interrupted; rerun the same command to resume", err=True)
+            raise typer.Exit(130)
+
+    return wrapper
+
+
+def _stage(stage: str, spec_path: Path, force: bool, run_dir: Optional[Path], quiet: bool) -> None:
+    from .pipeline import run_stage
+    from .spec import load_spec
+
+    spec = load_spec(spec_path)
+    run_stage(spec, stage, force=force, progress=not quiet, run_dir=run_dir)
+
+
+@app.command()
+@user_errors
+def build(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] = RunDirOpt,
+          quiet: bool = QuietOpt) -> None:
+    """Run the whole pipeline (ingest, train, generate, validate, export)."""
+    from .pipeline import build as run_build
+    from .spec import load_spec
+
+    run = run_build(load_spec(spec), force=force, progress=not quiet, run_dir=run_dir)
+    typer.echo(f"done: {run.root}", err=True)
+
+
+@app.command()
+@user_errors
+def ingest(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] = RunDirOpt,
+           quiet: bool = QuietOpt) -> None:
+    """Read the data, label its phases and cut training patches -> dataset.h5."""
+    _stage("ingest", spec, force, run_dir, quiet)
+
+
+@app.command()
+@user_errors
+def train(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] = RunDirOpt,
+          quiet: bool = QuietOpt) -> None:
+    """Train the 2D denoiser (resumes from model/checkpoint.pt) -> model/."""
+    _stage("train", spec, force, run_dir, quiet)
+
+
+@app.command()
+@user_errors
+def generate(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] = RunDirOpt,
+             quiet: bool = QuietOpt) -> None:
+    """Sample 3D volumes by multi-plane harmonized diffusion -> volumes.h5."""
+    _stage("generate", spec, force, run_dir, quiet)
+
+
+@app.command()
+@user_errors
+def validate(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] = RunDirOpt,
+             quiet: bool = QuietOpt) -> None:
+    """Compare volumes with the data (S2, lineal path) -> report.json, plots/.
+
+    Exits 0 when every volume passes the gate, 1 when any fails.
+    """
+    from .pipeline import RunDir
+    from .spec import load_spec
+
+    _stage("validate", spec, force, run_dir, quiet)
+    report = json.loads(RunDir(run_dir or load_spec(spec).run_path).report.read_text())
+    if not report["all_passed"]:
+        typer.echo(f"{len(report['volumes']) - report['accepted']} volume(s) failed the gate; "
+                   "see report.json", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def export(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] = RunDirOpt,
+           quiet: bool = QuietOpt) -> None:
+    """Write accepted volumes as meshes (Abaqus .inp, .vti, .xdmf) -> export/."""
+    _stage("export", spec, force, run_dir, quiet)
+
+
+@app.command()
+@user_errors
+def schema(output: Path = typer.Option(Path("schemas/spec.schema.json"), "--output", "-o",
+                                       help="Where to write the JSON Schema ('-' = stdout).")) -> None:
+    """Write the JSON Schema of the spec."""
+    from .atomic import write_text
+    from .spec import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if str(output) == "-":
+        sys.stdout.write(text)
+    else:
+        write_text(output, text)
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+@user_errors
+def plugins() -> None:
+    """List the registered stage implementations and where each comes from."""
+    from .plugins import KINDS, registry
+
+    reg = registry()
+    for kind in KINDS:
+        for name in reg.names(kind):
+            typer.echo(f"{kind:9s} {name:14s} ({reg.origin(kind, name)})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""DDPM noise schedule: small, stateless math (in the spirit of diffusers' schedulers).
+
+Steps are numbered t = 1..T as in the paper; ``alpha_bar(0) = 1`` stands for clean data.
+All formulas work on a pair of steps (t, s) with s < t, so that the same code serves the
+faithful one-step chain (s = t - 1) and strided schedules (s = t - stride).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Linear-beta DDPM schedule.
+
+    Parameters
+    ----------
+    timesteps
+        T, the number of diffusion steps.
+    beta_start, beta_end
+        beta_1 and beta_T (paper: 1e-4 and 1e-2).
+    """
+
+    timesteps: int = 1000
+    beta_start: float = 1e-4
+    beta_end: float = 1e-2
+
+    @property
+    def betas(self) -> np.ndarray:
+        """beta_t for t = 1..T at index t - 1 (float64)."""
+        return np.linspace(self.beta_start, self.beta_end, self.timesteps, dtype=np.float64)
+
+    @property
+    def alpha_bars(self) -> np.ndarray:
+        """alpha_bar_t for t = 0..T at index t (alpha_bar_0 = 1)."""
+        return np.concatenate([[1.0], np.cumprod(1.0 - self.betas)])
+
+    def beta(self, t: int) -> float:
+        """beta_t."""
+        return float(self.betas[t - 1])
+
+    def alpha_bar(self, t: int) -> float:
+        """alpha_bar_t, with alpha_bar_0 = 1."""
+        return float(self.alpha_bars[t])
+
+    def transition(self, t: int, s: int) -> tuple[float, float]:
+        """Mean factor and variance of q(x_t | x_s), s < t: (sqrt(a_t / a_s), 1 - a_t / a_s)."""
+        ratio = self.alpha_bar(t) / self.alpha_bar(s)
+        return float(np.sqrt(ratio)), float(1.0 - ratio)
+
+    def add_noise(
+        self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor
+    ) -> torch.Tensor:
+        """Sample q(x_t | x_0) for a batch: sqrt(a_t) x_0 + sqrt(1 - a_t) noise.
+
+        ``t`` is a (B,) integer tensor of steps in 1..T.
+        """
+        ab = torch.as_tensor(self.alpha_bars, dtype=x0.dtype, device=x0.device)[t]
+        shape = (-1,) + (1,) * (x0.dim() - 1)
+        return ab.sqrt().view(shape) * x0 + (1 - ab).sqrt().view(shape) * noise
+
+    def renoise(
+        self, x_s: torch.Tensor, t: int, s: int, noise: torch.Tensor
+    ) -> torch.Tensor:
+        """Harmonizing re-noise from step s back up to step t (eq. 21 when s = t - 1).
+
+        x_t = sqrt(a_t / a_s) x_s + sqrt(1 - a_t / a_s) z, i.e. q(x_t | x_s). For s = t - 1
+        this is exactly sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) z.
+        """
+        mean_factor, var = self.transition(t, s)
+        return mean_factor * x_s + var**0.5 * noise
+
+    def step(
+        self,
+        x_t: torch.Tensor,
+        eps: torch.Tensor,
+        t: int,
+        s: int,
+        noise: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """One reverse step x_t -> x_s (s < t) from predicted noise ``eps``.
+
+        For s = t - 1 this is eq. 17 of the paper with sigma_t = sqrt(beta_t) (Algorithm 1,
+        line 7). For s < t - 1 it is the same DDPM posterior over the skipped steps: the
+        mean of q(x_s | x_t, x_0) with x_0 predicted from ``eps`` (unclipped, so that it
+        reduces exactly to eq. 17), and sigma^2 = 1 - a_t / a_s (the stride's beta).
+        ``noise`` is None at the last step (z = 0).
+        """
+        if s == t - 1:
+            beta = self.beta(t)
+            mean = (x_t - beta / np.sqrt(1.0 - self.alpha_bar(t)) * eps) / np.sqrt(1.0 - beta)
+            var = beta
+        else:
+            a_t = self.alpha_bar(t)
+            x0 = (x_t - np.sqrt(1.0 - a_t) * eps) / np.sqrt(a_t)
+            coef_x0, coef_xt, _ = self.posterior(t, s)
+            mean = coef_x0 * x0 + coef_xt * x_t
+            var = self.transition(t, s)[1]
+        if noise is None:
+            return mean
+        return mean + var**0.5 * noise
+
+    def posterior(self, t: int, s: int) -> tuple[float, float, float]:
+        """Coefficients of q(x_s | x_t, x_0): (coef_x0, coef_xt, variance)."""
+        a_t, a_s = self.alpha_bar(t), self.alpha_bar(s)
+        beta_ts = 1.0 - a_t / a_s
+        coef_x0 = np.sqrt(a_s) * beta_ts / (1.0 - a_t)
+        coef_xt = np.sqrt(1.0 - beta_ts) * (1.0 - a_s) / (1.0 - a_t)
+        return float(coef_x0), float(coef_xt), float(beta_ts * (1.0 - a_s) / (1.0 - a_t))
+
+
+def strided_steps(timesteps: int, steps: int) -> list[tuple[int, int]]:
+    """Pairs (t, s) from T down to 0 in ``steps`` nearly even strides.
+
+    ``steps == timesteps`` gives the faithful chain (T, T-1), ..., (1, 0).
+    """
+    if not 1 <= steps <= timesteps:
+        raise ValueError(f"steps must lie in 1..{timesteps}, got {steps}")
+    ts = np.unique(np.round(np.linspace(0, timesteps, steps + 1)).astype(int))[::-1]
+    return [(int(a), int(b)) for a, b in zip(ts[:-1], ts[1:])]

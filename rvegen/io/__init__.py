@@ -1,0 +1,1 @@
+"""Readers of microstructure images and stacks."""

@@ -1,0 +1,284 @@
+"""`build`: run the stages into one run directory, skipping the ones that are up to date.
+
+A stage is up to date when its fingerprint (the content hash of its spec sections and of
+the upstream files it reads) equals the one recorded in ``state.json`` when it last
+finished, and its outputs exist. Run directory layout::
+
+    dataset.h5     ingest: patches and labelled source
+    model/         train: checkpoint.pt (resumable), model.pt (EMA), loss.csv, loss.png
+    volumes.h5     generate: one dataset per volume, with provenance
+    report.json    validate: errors, natural spread, verdicts, curves
+    plots/         validate: curves.png, slices.png
+    export/        export: .inp, .vti, .xdmf + .h5 per accepted volume
+    state.json     fingerprints of finished stages
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .atomic import write_text
+from .errors import InputError
+from .export.writers import ExportContext
+from .ingest import file_sha256, ingest, load_dataset, save_dataset
+from .plugins import registry
+from .spec import Spec
+from .volumes import read_volumes
+
+STAGES = ("ingest", "train", "generate", "validate", "export")
+
+
+def log(message: str) -> None:
+    """Status line on stderr (stdout stays free for data)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths inside a run directory."""
+
+    root: Path
+
+    @property
+    def dataset(self) -> Path:
+        return self.root / "dataset.h5"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model" / "model.pt"
+
+    @property
+    def volumes(self) -> Path:
+        return self.root / "volumes.h5"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.json"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def export(self) -> Path:
+        return self.root / "export"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state.json"
+
+
+def _sha(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _file_hash(path: Path, stage: str) -> str:
+    if not path.exists():
+        raise InputError(f"{path}: missing; run `rvegen {stage}` (or `rvegen build`) first")
+    return file_sha256(path)
+
+
+def _init_path(spec: Spec) -> Path | None:
+    return spec.resolve(spec.train.init_from) if spec.train.init_from else None
+
+
+def train_identity(spec: Spec, run: RunDir) -> str:
+    """What makes a training run resumable: everything but its length and device."""
+    train = spec.train.model_dump(exclude={"steps", "checkpoint_every", "device"})
+    init = _init_path(spec)
+    return _sha(
+        spec.section_hash("model"), json.dumps(train, sort_keys=True),
+        _file_hash(run.dataset, "ingest"), file_sha256(init) if init and init.exists() else "",
+    )
+
+
+def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
+    """Content hash of a stage's inputs (its spec sections and upstream files)."""
+    if stage == "ingest":
+        source = spec.resolve(spec.data.source)
+        if not source.is_file():
+            raise InputError(f"{source}: data.source file not found")
+        return _sha(spec.section_hash("data"), file_sha256(source))
+    if stage == "train":
+        return _sha(train_identity(spec, run), str(spec.train.steps))
+    if stage == "generate":
+        return _sha(spec.section_hash("generate"), _file_hash(run.model, "train"))
+    if stage == "validate":
+        return _sha(
+            spec.section_hash("validate"), _file_hash(run.volumes, "generate"),
+            _file_hash(run.dataset, "ingest"),
+        )
+    if stage == "export":
+        return _sha(
+            spec.section_hash("export", "data"), _file_hash(run.volumes, "generate"),
+            _file_hash(run.report, "validate"),
+        )
+    raise ValueError(f"unknown stage {stage!r}")
+
+
+def _outputs(run: RunDir, stage: str) -> list[Path]:
+    return {
+        "ingest": [run.dataset], "train": [run.model], "generate": [run.volumes],
+        "validate": [run.report], "export": [run.export],
+    }[stage]
+
+
+def _read_state(run: RunDir) -> dict:
+    try:
+        return json.loads(run.state.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _record(run: RunDir, stage: str, fp: str, seconds: float) -> None:
+    state = _read_state(run)
+    state[stage] = {"fingerprint": fp, "seconds": round(seconds, 2), "rvegen": __version__}
+    write_text(run.state, json.dumps(state, indent=2))
+
+
+# --- the stages -------------------------------------------------------------------------
+
+def run_ingest(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
+    ds = ingest(spec.data, spec.resolve("."), spec.seed)
+    save_dataset(ds, run.dataset)
+    fractions = ", ".join(f"{v:.3f}" for v in ds.meta["volume_fractions"])
+    log(f"ingest: {ds.kind} {ds.source.shape} -> {len(ds.patches)} patches "
+        f"{ds.patch_size}x{ds.patch_size}; phase fractions {fractions}")
+
+
+def run_train(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
+    from .diffusion.training import train
+
+    ds = load_dataset(run.dataset)
+    train(ds, spec.model, spec.train, run.model_dir, spec.seed,
+          fingerprint=train_identity(spec, run), init_from=_init_path(spec), progress=progress,
+          fresh=force)
+
+
+def run_generate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
+    from .generate import generate
+
+    ds = load_dataset(run.dataset)
+    generate(run.model, spec.generate, run.volumes, spec.seed, phases=ds.phases,
+             image_size=ds.patch_size, fingerprint=fingerprint(spec, "generate", run),
+             root_attrs={"voxel_size": ds.voxel_size, "unit": ds.unit}, progress=progress,
+             fresh=force)
+
+
+def run_validate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
+    from .validate import validate, write_report
+    from .viz import plot_curves, plot_slices
+
+    ds = load_dataset(run.dataset)
+    vols, _ = read_volumes(run.volumes)
+    report = validate(ds, vols, spec.validate_, spec.seed)
+    report["spec_hash"] = spec.section_hash("data", "model", "train", "generate", "validate")
+    write_report(report, run.report)
+    run.plots.mkdir(parents=True, exist_ok=True)
+    plot_curves(report, run.plots / "curves.png")
+    plot_slices(vols[0].labels, ds.patches, run.plots / "slices.png",
+                f"{vols[0].name} (seed {vols[0].attrs.get('seed')})")
+    e = report["ensemble"]["errors"]
+    log(f"validate: {report['accepted']}/{len(vols)} volumes accepted; ensemble-mean error "
+        f"S2 {e['s2']:.2f} %, L(z) {e['lineal_path']:.2f} %, |dvf| {e['volume_fraction']:.4f} "
+        f"({report['comparison']})")
+
+
+def run_export(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
+    vols, root = read_volumes(run.volumes)
+    report = json.loads(_read_text(run.report))
+    accepted = {v["name"] for v in report["volumes"] if v["accepted"]}
+    chosen = [v for v in vols if v.name in accepted] if spec.export.only_accepted else vols
+    writers = {f: registry().get("exporter", f, "export.formats") for f in spec.export.formats}
+    mats = spec.export.materials
+    ctx = ExportContext(
+        voxel_size=float(root.get("voxel_size", spec.data.voxel_size)),
+        unit=str(root.get("unit", spec.data.unit)),
+        phases=spec.data.phases,
+        phase_names=spec.export.phase_names,
+        materials=[(m.youngs_modulus, m.poissons_ratio) for m in mats] if mats else None,
+        element_type=spec.export.element_type,
+        provenance={"rvegen": __version__, "spec_hash": report.get("spec_hash", "")},
+    )
+    # Write everything into a fresh folder, then swap it in: no stale or half files.
+    run.root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export.", dir=run.root))
+    try:
+        for vol in chosen:
+            ctx.provenance["seed"] = vol.attrs.get("seed")
+            for write in writers.values():
+                write(vol.labels, ctx, tmp / vol.name)
+        old = run.root / ".export.old"
+        if run.export.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            run.export.rename(old)
+        tmp.rename(run.export)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not chosen:
+        log("export: no volume was accepted, nothing exported (see report.json; "
+            "set export.only_accepted: false to export all)")
+    else:
+        log(f"export: {len(chosen)} volume(s) as {', '.join(writers)} -> {run.export}")
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"{path}: missing; run `rvegen validate` first")
+    return path.read_text()
+
+
+RUNNERS: dict[str, Callable[[Spec, RunDir, bool, bool], None]] = {
+    "ingest": run_ingest, "train": run_train, "generate": run_generate,
+    "validate": run_validate, "export": run_export,
+}
+
+
+def run_stage(spec: Spec, stage: str, force: bool = False, progress: bool = True,
+              run_dir: Path | None = None) -> bool:
+    """Run one stage unless it is up to date. Returns True when it ran."""
+    run = RunDir(run_dir or spec.run_path)
+    run.root.mkdir(parents=True, exist_ok=True)
+    fp = fingerprint(spec, stage, run)
+    recorded = _read_state(run).get(stage, {}).get("fingerprint")
+    if not force and recorded == fp and all(p.exists() for p in _outputs(run, stage)):
+        log(f"{stage}: up to date, skipped (--force reruns it)")
+        return False
+    start = time.perf_counter()
+    RUNNERS[stage](spec, run, progress, force)
+    _record(run, stage, fp, time.perf_counter() - start)
+    return True
+
+
+def build(spec: Spec, force: bool = False, progress: bool = True,
+          run_dir: Path | None = None) -> RunDir:
+    """Run every stage in order into the run directory; returns it.
+
+    Parameters
+    ----------
+    spec
+        A validated spec (see :func:`rvegen.spec.load_spec`).
+    force
+        Rerun every stage even when up to date.
+    progress
+        Show progress bars.
+    run_dir
+        Override of ``spec.run_dir``.
+    """
+    for stage in STAGES:
+        run_stage(spec, stage, force=force, progress=progress, run_dir=run_dir)
+    return RunDir(run_dir or spec.run_path)

@@ -1,0 +1,313 @@
+"""The build spec: one pydantic model per pipeline stage, loaded from YAML.
+
+A spec file is YAML read with ``yaml.safe_load`` and validated against :class:`Spec`.
+Relative paths in it are resolved against the spec file's own folder, so a spec and its
+data can be moved together. Unknown fields are rejected (``extra="forbid"``) so that a
+typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+
+from .errors import SpecError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class DataSpec(_Section):
+    """Where the microstructure comes from and how it becomes training patches."""
+
+    source: str = Field(
+        description="Path to the image or stack (relative to the spec file), or a "
+        "synthetic source name when `reader` names one."
+    )
+    reader: str = Field(
+        "auto", description="Registered reader name; 'auto' picks one by file suffix."
+    )
+    kind: Literal["auto", "image", "stack"] = Field(
+        "auto",
+        description="'image': one 2D micrograph (random crops, 2D metrics); 'stack': a 3D "
+        "volume (slices, 3D metrics); 'auto': by the array's dimensionality.",
+    )
+    phases: int = Field(2, ge=2, le=16, description="Number of phases K; labels 0..K-1.")
+    patch_size: int = Field(32, ge=8, le=1024, description="Side n of the n x n patches.")
+    num_patches: int = Field(
+        512, ge=1, description="Random crops taken from a 2D image (ignored for stacks)."
+    )
+    slice_axes: list[Literal[0, 1, 2]] = Field(
+        [0, 1, 2],
+        description="Axes of a 3D stack (0 = z, 1 = y, 2 = x) along which slices are taken "
+        "(all three for isotropic data).",
+    )
+    augment: bool = Field(True, description="8-fold dihedral augmentation during training.")
+    voxel_size: float = Field(1.0, gt=0, description="Edge length of one voxel.")
+    unit: str = Field("um", description="Unit of voxel_size, carried to every export.")
+
+    @model_validator(mode="after")
+    def _unique_axes(self) -> "DataSpec":
+        if len(set(self.slice_axes)) != len(self.slice_axes) or not self.slice_axes:
+            raise ValueError("slice_axes: must list distinct axes out of 0, 1, 2")
+        return self
+
+
+class ModelSpec(_Section):
+    """The 2D denoiser and its diffusion schedule."""
+
+    backbone: str = Field("compact", description="Registered backbone name.")
+    preset: str = Field("tiny", description="Backbone preset (compact: tiny, small, base).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Backbone options overriding the preset."
+    )
+    timesteps: int = Field(1000, ge=2, le=10000, description="Diffusion steps T.")
+    beta_start: float = Field(1e-4, gt=0, lt=1, description="beta_1 of the linear schedule.")
+    beta_end: float = Field(1e-2, gt=0, lt=1, description="beta_T of the linear schedule.")
+
+    @model_validator(mode="after")
+    def _betas_ordered(self) -> "ModelSpec":
+        if self.beta_end < self.beta_start:
+            raise ValueError("beta_end: must be >= beta_start")
+        return self
+
+
+class TrainSpec(_Section):
+    """Training of the 2D DDPM (epsilon prediction)."""
+
+    steps: int = Field(5000, ge=0, description="Optimizer steps in total.")
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(3e-4, gt=0, description="Adam learning rate.")
+    warmup_steps: int = Field(100, ge=0, description="Linear learning-rate warm-up.")
+    ema_decay: float = Field(0.999, ge=0, lt=1, description="EMA decay of sampling weights.")
+    grad_clip: float = Field(1.0, gt=0, description="Gradient-norm clip.")
+    checkpoint_every: int = Field(200, ge=1, description="Steps between checkpoints.")
+    init_from: Optional[str] = Field(
+        None,
+        description="Checkpoint to start from (fine-tuning), relative to the spec file.",
+    )
+    device: str = Field("auto", description="'auto' (cuda > mps > cpu), 'cpu', 'cuda', ...")
+
+
+class GenerateSpec(_Section):
+    """Multi-plane harmonized sampling of 3D volumes (the paper's Algorithm 1)."""
+
+    sampler: str = Field("multiplane", description="Registered sampler name.")
+    count: int = Field(4, ge=1, description="Number of volumes.")
+    size: Optional[int] = Field(
+        None, ge=4, description="Edge m of the m^3 volume; default the patch size."
+    )
+    steps: int = Field(
+        1000, ge=1, description="Reverse steps (T = faithful; fewer = strided schedule)."
+    )
+    harmonizing_steps: int = Field(
+        10, ge=1, description="n_h: denoise/re-noise repeats per step (paper: 10)."
+    )
+    harmonize_across_planes: bool = Field(
+        False, description="Move to the next plane at every harmonizing repeat."
+    )
+    fusion: bool = Field(
+        False, description="Average the noise predicted along the three planes per step."
+    )
+    periodic: bool = Field(False, description="Circular padding so the volume tiles.")
+    batch_slices: int = Field(
+        256, ge=1, description="Most slices per forward pass (memory budget)."
+    )
+    device: str = Field("auto")
+
+
+class ThresholdSpec(_Section):
+    """Acceptance thresholds (absolute mode); percentages as in eq. 24."""
+
+    s2: float = Field(20.0, gt=0, description="Largest S2 error rate (%).")
+    lineal_path: float = Field(30.0, gt=0, description="Largest L(z) error rate (%).")
+    volume_fraction: float = Field(0.05, gt=0, description="Largest |vf - vf_ref|.")
+
+
+class ValidateSpec(_Section):
+    """Statistical validation against the training data."""
+
+    mode: Literal["calibrated", "absolute"] = Field(
+        "calibrated",
+        description="'calibrated': accept a volume whose errors lie within the natural "
+        "spread of real samples of the same size; 'absolute': fixed thresholds.",
+    )
+    quantile: float = Field(
+        0.95, gt=0, le=1, description="Quantile of the real samples' errors (calibrated)."
+    )
+    reference_samples: int = Field(
+        32, ge=2, description="Real crops / sub-volumes used for the reference."
+    )
+    max_r: Optional[int] = Field(
+        None, ge=1, description="Largest lag r (voxels) in the curves; default n/2."
+    )
+    thresholds: ThresholdSpec = Field(default_factory=ThresholdSpec)
+
+
+class MaterialSpec(_Section):
+    """Isotropic linear elastic material of one phase."""
+
+    youngs_modulus: float = Field(gt=0)
+    poissons_ratio: float = Field(gt=-1, lt=0.5)
+
+
+class ExportSpec(_Section):
+    """Writers for accepted volumes."""
+
+    formats: list[str] = Field(
+        ["abaqus", "vti", "xdmf"], description="Registered exporter names."
+    )
+    only_accepted: bool = Field(True, description="Export only volumes that passed.")
+    element_type: Literal["C3D8", "C3D8R", "C3D8I"] = Field("C3D8")
+    phase_names: Optional[list[str]] = Field(
+        None, description="One name per phase; default phase0, phase1, ..."
+    )
+    materials: Optional[list[MaterialSpec]] = Field(
+        None, description="One material per phase; default clearly marked placeholders."
+    )
+
+
+class Spec(_Section):
+    """A complete rvegen build."""
+
+    run_dir: str = Field("runs/default", description="Run directory (relative to the spec).")
+    seed: int = Field(0, ge=0, description="Seed of every random draw.")
+    data: DataSpec
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    generate: GenerateSpec = Field(default_factory=GenerateSpec)
+    validate_: ValidateSpec = Field(default_factory=ValidateSpec, alias="validate")
+    export: ExportSpec = Field(default_factory=ExportSpec)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    # Set by load_spec: the folder relative paths are resolved against, and the file name
+    # that error messages start with.
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _name: str = PrivateAttr(default="spec")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Spec":
+        names, mats = self.export.phase_names, self.export.materials
+        if names is not None and len(names) != self.data.phases:
+            raise ValueError(
+                f"export.phase_names: needs one name per phase ({self.data.phases}), "
+                f"got {len(names)}"
+            )
+        if mats is not None and len(mats) != self.data.phases:
+            raise ValueError(
+                f"export.materials: needs one material per phase ({self.data.phases}), "
+                f"got {len(mats)}"
+            )
+        return self
+
+    def resolve(self, path: str) -> Path:
+        """Resolve a path written in the spec against the spec file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self._base_dir / p)
+
+    @property
+    def name(self) -> str:
+        """File name of the spec, used at the start of error messages."""
+        return self._name
+
+    @property
+    def run_path(self) -> Path:
+        """Absolute run directory."""
+        return self.resolve(self.run_dir)
+
+    def section_hash(self, *sections: str) -> str:
+        """Content hash of the named sections (and the seed), for up-to-date checks."""
+        dump = self.model_dump(mode="json", by_alias=True)
+        payload = {name: dump[name] for name in sections}
+        payload["seed"] = self.seed
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _describe(err: dict[str, Any]) -> str:
+    """One clause for one pydantic error: 'field.path: what is wrong (got X)'."""
+    loc = ".".join(str(p) for p in err["loc"] if p != "validate_") or "<top level>"
+    kind, ctx, given = err["type"], err.get("ctx", {}), err.get("input")
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+              "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"{loc}: must be {op} {bound} (got {given!r})"
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown field (check its spelling; see `rvegen schema`)"
+    if kind == "missing":
+        return f"{loc}: required field is missing"
+    if kind == "value_error":
+        msg = str(ctx.get("error", err["msg"]))
+        return msg if ":" in msg else f"{loc}: {msg}"
+    return f"{loc}: {err['msg'].rstrip('.').lower()} (got {given!r})"
+
+
+def parse_spec(raw: Any, base_dir: Path, name: str = "spec") -> Spec:
+    """Validate an already-parsed mapping into a :class:`Spec`.
+
+    Raises
+    ------
+    SpecError
+        One line naming the spec, every bad field and the fix.
+    """
+    if not isinstance(raw, dict):
+        raise SpecError(f"{name}: must be a YAML mapping of sections (data, model, ...)")
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        clauses = [_describe(e) for e in exc.errors()]
+        raise SpecError(f"{name}: " + "; ".join(clauses)) from None
+    spec._base_dir = base_dir
+    spec._name = name
+    return spec
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a YAML spec file.
+
+    Parameters
+    ----------
+    path
+        Path to the YAML file.
+
+    Returns
+    -------
+    Spec
+        The validated spec; relative paths resolve against the file's folder.
+
+    Raises
+    ------
+    SpecError
+        If the file is missing, is not YAML, or does not validate.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: spec file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecError(f"{path}: not valid YAML ({first})") from None
+    return parse_spec(raw, path.resolve().parent, path.name)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the spec (what `rvegen schema` writes)."""
+    schema = Spec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "rvegen build spec"
+    return schema
