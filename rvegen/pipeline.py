@@ -32,7 +32,7 @@ from .export.writers import ExportContext
 from .ingest import file_sha256, ingest, load_dataset, save_dataset
 from .plugins import registry
 from .spec import Spec
-from .volumes import read_volumes
+from .volumes import read_volumes, volume_name
 
 STAGES = ("ingest", "train", "generate", "validate", "export")
 
@@ -105,6 +105,13 @@ def train_identity(spec: Spec, run: RunDir) -> str:
     )
 
 
+def volumes_identity(spec: Spec, run: RunDir) -> str:
+    """What makes finished volumes reusable: the model and every setting but their count."""
+    settings = spec.generate.model_dump(exclude={"count"})
+    return _sha(json.dumps(settings, sort_keys=True), str(spec.seed),
+                _file_hash(run.model, "train"))
+
+
 def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
     """Content hash of a stage's inputs (its spec sections and upstream files)."""
     if stage == "ingest":
@@ -115,7 +122,7 @@ def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
     if stage == "train":
         return _sha(train_identity(spec, run), str(spec.train.steps))
     if stage == "generate":
-        return _sha(spec.section_hash("generate"), _file_hash(run.model, "train"))
+        return _sha(volumes_identity(spec, run), str(spec.generate.count))
     if stage == "validate":
         return _sha(
             spec.section_hash("validate"), _file_hash(run.volumes, "generate"),
@@ -173,7 +180,7 @@ def run_generate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
 
     ds = load_dataset(run.dataset)
     generate(run.model, spec.generate, run.volumes, spec.seed, phases=ds.phases,
-             image_size=ds.patch_size, fingerprint=fingerprint(spec, "generate", run),
+             image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
              root_attrs={"voxel_size": ds.voxel_size, "unit": ds.unit}, progress=progress,
              fresh=force)
 
@@ -183,7 +190,7 @@ def run_validate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
     from .viz import plot_curves, plot_slices
 
     ds = load_dataset(run.dataset)
-    vols, _ = read_volumes(run.volumes)
+    vols, _ = _current_volumes(spec, run)
     report = validate(ds, vols, spec.validate_, spec.seed)
     report["spec_hash"] = spec.section_hash("data", "model", "train", "generate", "validate")
     write_report(report, run.report)
@@ -198,7 +205,7 @@ def run_validate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
 
 
 def run_export(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
-    vols, root = read_volumes(run.volumes)
+    vols, root = _current_volumes(spec, run)
     report = json.loads(_read_text(run.report))
     accepted = {v["name"] for v in report["volumes"] if v["accepted"]}
     chosen = [v for v in vols if v.name in accepted] if spec.export.only_accepted else vols
@@ -234,6 +241,13 @@ def run_export(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
             "set export.only_accepted: false to export all)")
     else:
         log(f"export: {len(chosen)} volume(s) as {', '.join(writers)} -> {run.export}")
+
+
+def _current_volumes(spec: Spec, run: RunDir) -> tuple[list, dict]:
+    """The spec's volumes (a file made for a larger count may hold more)."""
+    vols, root = read_volumes(run.volumes)
+    wanted = {volume_name(i) for i in range(spec.generate.count)}
+    return [v for v in vols if v.name in wanted], root
 
 
 def _read_text(path: Path) -> str:

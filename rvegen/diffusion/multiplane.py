@@ -73,7 +73,7 @@ class PlaneDenoiser:
             chunk = slices[i : i + self.batch_slices].contiguous(memory_format=self.fmt)
             steps = torch.full((chunk.shape[0],), t, device=self.device, dtype=torch.long)
             with autocast(self.device):
-                out[i : i + chunk.shape[0]] = self.net(chunk, steps).float()
+                out[i : i + chunk.shape[0]] = self.net(chunk, steps).to(volume.dtype)
             self.evaluations += chunk.shape[0]
         return out.movedim(0, axis + 1)
 
@@ -88,6 +88,7 @@ def multiplane_sample(
     device: torch.device,
     progress: bool = False,
     desc: str = "sample",
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, int]:
     """Run Algorithm 1 (or a variant) and return the final continuous volume.
 
@@ -105,6 +106,10 @@ def multiplane_sample(
         CPU generator of every random draw (initial noise, z, re-noise).
     device
         Where the network runs.
+    progress, desc
+        Progress bar over steps and its label.
+    dtype
+        Precision of the volume and of the random draws.
 
     Returns
     -------
@@ -114,7 +119,7 @@ def multiplane_sample(
     denoise = PlaneDenoiser(net, device, settings.batch_slices)
 
     def randn() -> torch.Tensor:
-        return torch.randn((channels, size, size, size), generator=generator).to(device)
+        return torch.randn((channels, size, size, size), generator=generator, dtype=dtype).to(device)
 
     x = randn()
     plane = 0

@@ -152,7 +152,9 @@ def train(
     device = pick_device(cfg.device, "train.device")
     schedule = Schedule(model.timesteps, model.beta_start, model.beta_end)
     n = dataset.patch_size
-    net = build_denoiser(model, dataset.phases, n)
+    with torch.random.fork_rng(devices=[]):  # seeded init without touching global state
+        torch.manual_seed(seed)
+        net = build_denoiser(model, dataset.phases, n)
     backbone_config = copy.deepcopy(net.config)
     ema = copy.deepcopy(net)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)

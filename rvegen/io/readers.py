@@ -50,9 +50,12 @@ def read_tiff(path: Path) -> np.ndarray:
     import tifffile
 
     try:
-        return tifffile.imread(path)
+        array = tifffile.imread(path)
     except Exception as exc:  # tifffile raises many types for corrupt files
         raise InputError(f"{path}: not a readable TIFF file ({exc})") from None
+    if array.size == 0:  # tifffile returns an empty array for some corrupt files
+        raise InputError(f"{path}: not a readable TIFF file (no image data found)")
+    return array
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -1,0 +1,5 @@
+"""`python -m rvegen` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from rvegen.metrics import (
+    error_rate,
+    lineal_path,
+    lineal_path_axis,
+    two_point_correlation,
+    volume_fraction,
+)
+
+
+def test_independent_random_voxels():
+    rng = np.random.default_rng(0)
+    phi = 0.4
+    labels = (rng.random((48, 48, 48)) < phi).astype(np.uint8)
+    vf = volume_fraction(labels, 1)
+    s2 = two_point_correlation(labels, 1, 6)
+    assert s2[0] == pytest.approx(vf)
+    np.testing.assert_allclose(s2[1:], vf**2, rtol=0.03)
+    lp = lineal_path(labels, 1, 6)
+    np.testing.assert_allclose(lp, vf ** np.arange(1, 8), rtol=0.05)
+    periodic = two_point_correlation(labels, 1, 6, periodic=True)
+    np.testing.assert_allclose(periodic[1:], vf**2, rtol=0.03)
+
+
+def test_slab_analytic():
+    """Slabs of width w and period 2w along x: exact S2 and L(z) along each axis."""
+    w, n = 4, 32
+    x = np.arange(n)
+    labels = np.broadcast_to(((x // w) % 2 == 0).astype(np.uint8), (n, n, n)).copy()
+    # along x: segments of z+1 voxels inside a run of w: L(z) = (w - z)/(2w) * n/(n - z) corr.
+    lx = lineal_path_axis(labels, 1, 2, 6)
+    runs = n // (2 * w)
+    for z in range(7):
+        expected = runs * max(w - z, 0) / (n - z)
+        assert lx[z] == pytest.approx(expected)
+    # along z and y the phase is constant: L(z) = phi
+    np.testing.assert_allclose(lineal_path_axis(labels, 1, 0, 6), 0.5)
+    # periodic S2 along x of a square wave: triangular, S2(w) = 0, S2(2w) = 1/2
+    s2_plane = two_point_correlation(labels[0], 1, 2 * w, periodic=True)
+    assert s2_plane[0] == pytest.approx(0.5)
+
+
+def test_checkerboard():
+    n = 16
+    y, x = np.indices((n, n))
+    board = ((x + y) % 2).astype(np.uint8)
+    assert volume_fraction(board, 1) == 0.5
+    np.testing.assert_allclose(lineal_path(board, 1, 3)[1:], 0.0)
+    s2 = two_point_correlation(board, 1, 2, periodic=True)
+    # floor bin 1 holds the 4 axis lags (other phase: 0) and the 4 diagonals (same: 1/2)
+    assert s2[1] == pytest.approx(0.25)
+    # bin 2 holds 4 lags like (2, 0) (same phase), 8 like (2, 1) (other), 4 like (2, 2) (same)
+    assert s2[2] == pytest.approx((4 + 4) * 0.5 / 16)
+
+
+def test_lineal_path_by_hand():
+    line = np.array([[1, 1, 1, 0, 1, 1, 0, 0]], dtype=np.uint8)
+    lp = lineal_path_axis(line, 1, 1, 3)
+    # z=0: 5/8; z=1: pairs (0,1),(1,2),(4,5) of 7 -> 3/7; z=2: one triple of 6; z=3: 0/5
+    np.testing.assert_allclose(lp, [5 / 8, 3 / 7, 1 / 6, 0.0])
+
+
+def test_per_plane_equals_mean_of_slices():
+    rng = np.random.default_rng(1)
+    vol = (rng.random((6, 12, 12)) < 0.3).astype(np.uint8)
+    per_plane = two_point_correlation(vol, 1, 4, plane_axis=0)
+    slices = np.mean([two_point_correlation(s, 1, 4) for s in vol], axis=0)
+    np.testing.assert_allclose(per_plane, slices, atol=1e-12)
+    lp_plane = lineal_path(vol, 1, 4, plane_axis=0)
+    np.testing.assert_allclose(lp_plane, np.mean([lineal_path(s, 1, 4) for s in vol], axis=0))
+
+
+def test_error_rate():
+    ref = np.array([1.0, 0.5, 0.25])
+    assert error_rate(ref, ref) == 0.0
+    # trapezoid areas: ref 1.125, |diff| = 0.1 everywhere -> 0.2
+    assert error_rate(ref, ref + 0.1) == pytest.approx(100 * 0.2 / 1.125)

@@ -1,0 +1,117 @@
+"""`rvegen build` end to end on a tiny spec, every output read back."""
+
+import json
+import subprocess
+import sys
+
+import h5py
+import meshio
+import numpy as np
+import pyvista
+import pytest
+
+from rvegen.pipeline import build
+from rvegen.spec import load_spec
+
+
+@pytest.fixture
+def built(write_spec, tmp_path):
+    path = write_spec({"export": {"only_accepted": False}, "validate": {"reference_samples": 6}})
+    build(load_spec(path), progress=False)
+    return path, tmp_path / "run"
+
+
+def test_build_writes_every_output(built):
+    _, run = built
+    with h5py.File(run / "dataset.h5") as f:
+        assert f["patches"].shape == (64, 16, 16) and f.attrs["kind"] == "image"
+    assert (run / "model" / "model.pt").exists() and (run / "model" / "loss.png").exists()
+    with h5py.File(run / "volumes.h5") as f:
+        assert sorted(f) == ["volume_000", "volume_001"]
+        vol = f["volume_000"][()]
+        assert vol.shape == (16, 16, 16) and vol.dtype == np.uint8
+        # strided schedule: 8 steps, n_h = 2 (no re-noise at the last): 15 passes x 16 slices
+        assert f["volume_000"].attrs["evaluations"] == 15 * 16
+        assert f["volume_000"].attrs["seed"] != f["volume_001"].attrs["seed"]
+    report = json.loads((run / "report.json").read_text())
+    assert report["comparison"].startswith("per-plane")
+    assert report["ensemble"]["count"] == 2 and len(report["volumes"]) == 2
+    for v in report["volumes"]:
+        assert set(v["per_plane"]) == {"yz", "xz", "xy"}
+        assert v["errors"]["s2"] >= 0 and isinstance(v["accepted"], bool)
+    assert set(report["natural_spread"]) == {"s2", "lineal_path", "volume_fraction"}
+    assert (run / "plots" / "curves.png").stat().st_size > 1000
+    assert (run / "plots" / "slices.png").stat().st_size > 1000
+    # exports carry the same phases
+    grid = pyvista.read(run / "export" / "volume_000.vti")
+    np.testing.assert_array_equal(np.asarray(grid.cell_data["phase"]), vol.ravel())
+    xdmf = meshio.read(run / "export" / "volume_000.xdmf")
+    np.testing.assert_array_equal(xdmf.cell_data["phase"][0], vol.ravel())
+    inp = meshio.read(run / "export" / "volume_000.inp")
+    assert sum(len(c.data) for c in inp.cells) == 16**3
+
+
+def test_rerun_skips_up_to_date_stages(built, write_spec, capfd):
+    path, run = built
+    stamp = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    capfd.readouterr()
+    build(load_spec(path), progress=False)
+    err = capfd.readouterr().err
+    assert err.count("up to date, skipped") == 5
+    assert stamp == {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    # one more volume: training is skipped, finished volumes are kept, only one is sampled
+    with h5py.File(run / "volumes.h5") as f:
+        first = f["volume_000"][()]
+    path = write_spec({"export": {"only_accepted": False}, "generate": {"count": 3}})
+    build(load_spec(path), progress=False)
+    err = capfd.readouterr().err
+    assert "ingest: up to date" in err and "train: up to date" in err
+    with h5py.File(run / "volumes.h5") as f:
+        assert sorted(f) == ["volume_000", "volume_001", "volume_002"]
+        np.testing.assert_array_equal(f["volume_000"][()], first)
+    assert json.loads((run / "report.json").read_text())["ensemble"]["count"] == 3
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "rvegen", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def _one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_cli_bad_spec_field(write_spec):
+    result = _cli("build", write_spec({"generate": {"harmonizing_steps": 0}}))
+    _one_line_error(result, "spec.yaml: generate.harmonizing_steps: must be >= 1 (got 0)")
+
+
+def test_cli_missing_data_file(write_spec, tmp_path):
+    (tmp_path / "carbonate.npy").unlink()
+    _one_line_error(_cli("ingest", write_spec()), "carbonate.npy", "data.source file not found")
+    assert not (tmp_path / "run" / "dataset.h5").exists()
+
+
+def test_cli_unknown_backbone(write_spec):
+    path = write_spec({"model": {"backbone": "nope"}})
+    assert _cli("ingest", path, "-q").returncode == 0
+    _one_line_error(_cli("train", path), "model.backbone: unknown backbone 'nope'", "compact")
+
+
+def test_cli_missing_spec_and_stage_order(write_spec, tmp_path):
+    _one_line_error(_cli("build", tmp_path / "none.yaml"), "spec file not found")
+    _one_line_error(_cli("generate", write_spec()), "rvegen train")
+
+
+def test_cli_schema_and_plugins(tmp_path):
+    out = tmp_path / "s.json"
+    assert _cli("schema", "-o", out).returncode == 0
+    assert json.loads(out.read_text())["title"] == "rvegen build spec"
+    listing = _cli("plugins").stdout
+    for line in ("backbone  compact", "sampler   multiplane", "exporter  abaqus"):
+        assert line in listing

@@ -1,0 +1,74 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from rvegen.errors import SpecError
+from rvegen.spec import json_schema, load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_valid_spec_resolves_paths_against_its_folder(write_spec, tmp_path):
+    spec = load_spec(write_spec())
+    assert spec.data.patch_size == 16
+    assert spec.resolve(spec.data.source) == tmp_path / "carbonate.npy"
+    assert spec.run_path == tmp_path / "run"
+    assert spec.validate_.reference_samples == 6
+
+
+def test_bound_error_names_file_field_and_value(write_spec):
+    with pytest.raises(SpecError) as err:
+        load_spec(write_spec({"generate": {"harmonizing_steps": 0}}))
+    assert str(err.value) == "spec.yaml: generate.harmonizing_steps: must be >= 1 (got 0)"
+
+
+def test_unknown_field_is_rejected(write_spec):
+    with pytest.raises(SpecError, match=r"spec.yaml: train.stepz: unknown field"):
+        load_spec(write_spec({"train": {"stepz": 3}}))
+
+
+def test_missing_section_and_several_errors_on_one_line(write_spec, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("seed: -1\nmodel: {timesteps: 1}\n")
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "data: required field is missing" in msg
+    assert "seed: must be >= 0 (got -1)" in msg
+    assert "model.timesteps: must be >= 2 (got 1)" in msg
+
+
+def test_cross_field_check(write_spec):
+    with pytest.raises(SpecError, match="export.phase_names: needs one name per phase"):
+        load_spec(write_spec({"export": {"phase_names": ["only_one"]}}))
+
+
+def test_not_yaml_and_not_a_mapping_and_missing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(SpecError, match="must be a YAML mapping"):
+        load_spec(bad)
+    with pytest.raises(SpecError, match="spec file not found"):
+        load_spec(tmp_path / "nope.yaml")
+
+
+def test_yaml_tags_are_not_executed(tmp_path):
+    bad = tmp_path / "evil.yaml"
+    bad.write_text("data: !!python/object/apply:os.system ['echo hi']\n")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(bad)
+
+
+def test_committed_schema_is_in_sync():
+    committed = json.loads((ROOT / "schemas" / "spec.schema.json").read_text())
+    assert committed == json_schema(), "run `rvegen schema` and commit schemas/spec.schema.json"
+
+
+def test_example_specs_validate():
+    for path in sorted((ROOT / "examples").glob("*.yaml")):
+        load_spec(path)
