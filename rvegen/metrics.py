@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
+from scipy import fft as sp_fft
 
 
 def indicator(labels: np.ndarray, phase: int) -> np.ndarray:
@@ -27,43 +28,38 @@ def volume_fraction(labels: np.ndarray, phase: int) -> float:
     return float(np.mean(labels == phase))
 
 
-def _lags(n: int, padded: int) -> np.ndarray:
-    """Signed lag of each FFT index for an axis of length n transformed at ``padded``."""
-    k = np.arange(padded)
-    return np.where(k < padded - k, k, k - padded)
+def s2_map(
+    ind: np.ndarray, axes: tuple[int, ...], periodic: bool, max_r: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-point correlation for every lag vector with |l_i| <= max_r on ``axes``.
 
-
-def s2_map(ind: np.ndarray, axes: tuple[int, ...], periodic: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Two-point correlation for every lag vector over ``axes`` (other axes averaged).
-
-    Non-periodic: zero-padded FFT, each lag divided by its number of overlapping voxel
-    pairs. Periodic: plain FFT divided by the voxel count.
+    Other axes are averaged over (a stack of 2D slices). Non-periodic: the FFT is padded
+    to at least n + max_r per axis (enough for lags up to max_r not to wrap around) and
+    each lag is divided by its number of overlapping voxel pairs, prod(n_i - |l_i|).
+    Periodic: plain FFT divided by the voxel count.
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
-        S2 on the FFT lag grid and the Euclidean length of each lag; lags with no
-        overlapping pairs are NaN.
+        S2 on the lag grid (-max_r..max_r per axis) and the Euclidean length of each lag.
     """
     shape = [ind.shape[a] for a in axes]
-    size = shape if periodic else [2 * s for s in shape]
-    spec = np.fft.rfftn(ind, s=size, axes=axes)
-    auto = np.fft.irfftn(spec * spec.conj(), s=size, axes=axes)
+    size = shape if periodic else [sp_fft.next_fast_len(n + max_r) for n in shape]
+    spec = sp_fft.rfftn(ind, s=size, axes=axes, workers=-1)
+    auto = sp_fft.irfftn(spec * spec.conj(), s=size, axes=axes, workers=-1)
     batch_axes = tuple(a for a in range(ind.ndim) if a not in axes)
-    auto = auto.mean(axis=batch_axes) if batch_axes else auto
+    if batch_axes:
+        auto = auto.mean(axis=batch_axes)
+    lags = [np.arange(-min(max_r, n - 1), min(max_r, n - 1) + 1) for n in shape]
+    auto = auto[np.ix_(*[lag % p for lag, p in zip(lags, size)])]
     if periodic:
-        counts = np.full(size, float(np.prod(shape)))
+        counts = float(np.prod(shape))
     else:
-        # Overlapping pairs at lag l along an axis of length n: n - |l| (product over axes).
-        counts = np.ones(size)
-        for i, (n, p) in enumerate(zip(shape, size)):
-            per_axis = np.maximum(n - np.abs(_lags(n, p)), 0).astype(np.float64)
-            counts = counts * per_axis.reshape([-1 if j == i else 1 for j in range(len(size))])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s2 = np.where(counts > 0, auto / np.where(counts > 0, counts, 1), np.nan)
-    grids = np.meshgrid(*[_lags(n, p) for n, p in zip(shape, size)], indexing="ij")
+        grids_n = np.meshgrid(*[n - np.abs(lag) for n, lag in zip(shape, lags)], indexing="ij")
+        counts = np.prod(grids_n, axis=0).astype(np.float64)
+    grids = np.meshgrid(*lags, indexing="ij")
     dist = np.sqrt(sum(g.astype(np.float64) ** 2 for g in grids))
-    return s2, dist
+    return auto / counts, dist
 
 
 def two_point_correlation(
@@ -80,13 +76,12 @@ def two_point_correlation(
     """
     ind = indicator(labels, phase)
     axes = tuple(a for a in range(ind.ndim) if a != plane_axis)
-    s2, dist = s2_map(ind, axes, periodic)
-    valid = np.isfinite(s2)
-    bins = np.floor(dist[valid] + 1e-9).astype(np.int64)
+    s2, dist = s2_map(ind, axes, periodic, max_r)
+    bins = np.floor(dist + 1e-9).astype(np.int64).ravel()
     keep = bins <= max_r
-    sums = np.bincount(bins[keep], weights=s2[valid][keep], minlength=max_r + 1)
+    sums = np.bincount(bins[keep], weights=s2.ravel()[keep], minlength=max_r + 1)
     hits = np.bincount(bins[keep], minlength=max_r + 1)
-    return sums / np.maximum(hits, 1)
+    return sums[: max_r + 1] / np.maximum(hits[: max_r + 1], 1)
 
 
 def lineal_path_axis(labels: np.ndarray, phase: int, axis: int, max_z: int) -> np.ndarray:
