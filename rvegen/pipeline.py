@@ -218,6 +218,9 @@ def run_export(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
         phase_names=spec.export.phase_names,
         materials=[(m.youngs_modulus, m.poissons_ratio) for m in mats] if mats else None,
         element_type=spec.export.element_type,
+        periodic_bc=spec.export.periodic_bc,
+        load_cases=spec.export.load_cases,
+        solver=spec.export.solver,
         provenance={"rvegen": __version__, "spec_hash": report.get("spec_hash", "")},
     )
     # Write everything into a fresh folder, then swap it in: no stale or half files.

@@ -168,7 +168,8 @@ class ExportSpec(_Section):
     """Writers for accepted volumes."""
 
     formats: list[str] = Field(
-        ["abaqus", "vti", "xdmf"], description="Registered exporter names."
+        ["abaqus", "vti", "xdmf"],
+        description="Registered exporter names (abaqus, vti, vtu, xdmf, damask, plugins).",
     )
     only_accepted: bool = Field(True, description="Export only volumes that passed.")
     element_type: Literal["C3D8", "C3D8R", "C3D8I"] = Field("C3D8")
@@ -177,6 +178,16 @@ class ExportSpec(_Section):
     )
     materials: Optional[list[MaterialSpec]] = Field(
         None, description="One material per phase; default clearly marked placeholders."
+    )
+    periodic_bc: bool = Field(
+        False, description="Abaqus: periodic boundary conditions (*EQUATION via RPX/RPY/RPZ)."
+    )
+    load_cases: bool = Field(
+        False, description="Abaqus: six unit-strain steps for homogenization (needs periodic_bc)."
+    )
+    solver: Optional[str] = Field(
+        None, description="Abaqus: *STATIC SOLVER= value (CalculiX: SPOOLES, ITERATIVE "
+        "SCALING, PARDISO); none = the solver's default."
     )
 
 
@@ -207,6 +218,8 @@ class Spec(_Section):
                 f"export.phase_names: needs one name per phase ({self.data.phases}), "
                 f"got {len(names)}"
             )
+        if self.export.load_cases and not self.export.periodic_bc:
+            raise ValueError("export.load_cases: needs export.periodic_bc: true")
         if mats is not None and len(mats) != self.data.phases:
             raise ValueError(
                 f"export.materials: needs one material per phase ({self.data.phases}), "
