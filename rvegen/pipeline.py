@@ -186,6 +186,7 @@ def run_generate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
 
 
 def run_validate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
+    from .render import render_3d
     from .validate import validate, write_report
     from .viz import plot_curves, plot_slices
 
@@ -193,15 +194,19 @@ def run_validate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
     vols, _ = _current_volumes(spec, run)
     report = validate(ds, vols, spec.validate_, spec.seed)
     report["spec_hash"] = spec.section_hash("data", "model", "train", "generate", "validate")
-    write_report(report, run.report)
     run.plots.mkdir(parents=True, exist_ok=True)
     plot_curves(report, run.plots / "curves.png")
     plot_slices(vols[0].labels, ds.patches, run.plots / "slices.png",
                 f"{vols[0].name} (seed {vols[0].attrs.get('seed')})")
+    skipped = render_3d(vols[0].labels, run.plots / "render.png", report["phases_of_interest"][0])
+    report["render"] = skipped or "plots/render.png"
+    write_report(report, run.report)
     e = report["ensemble"]["errors"]
     log(f"validate: {report['accepted']}/{len(vols)} volumes accepted; ensemble-mean error "
         f"S2 {e['s2']:.2f} %, L(z) {e['lineal_path']:.2f} %, |dvf| {e['volume_fraction']:.4f} "
         f"({report['comparison']})")
+    if skipped:
+        log(f"validate: {skipped}")
 
 
 def run_export(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:

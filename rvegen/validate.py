@@ -23,7 +23,15 @@ from . import __version__
 from .atomic import write_text
 from .errors import InputError
 from .ingest import Dataset
-from .metrics import error_rate, volume_fraction
+from .metrics import (
+    error_rate,
+    lineal_path_axis,
+    mean_chord_length,
+    percolating_fraction,
+    specific_surface,
+    two_point_correlation_axis,
+    volume_fraction,
+)
 from .plugins import registry
 from .spec import ValidateSpec
 from .volumes import Volume
@@ -58,6 +66,41 @@ def describe(
         for name, fn in metrics.items()
     }
     return Descriptors(curves, np.array([volume_fraction(sample, p) for p in phases]))
+
+
+AXES = {"z": 0, "y": 1, "x": 2}
+
+
+def morphology(sample: np.ndarray, phase: int) -> dict[str, Any]:
+    """Scalar descriptors of one phase of a 3D sample, for the report (not the gate)."""
+    return {
+        "volume_fraction": volume_fraction(sample, phase),
+        "specific_surface_per_voxel": specific_surface(sample, phase),
+        "mean_chord_length": {a: mean_chord_length(sample, phase, i) for a, i in AXES.items()},
+        "percolating_fraction": {a: percolating_fraction(sample, phase, i) for a, i in AXES.items()},
+    }
+
+
+def axis_errors(
+    sample: np.ndarray, ref_s2: dict[str, np.ndarray], ref_lp: dict[str, np.ndarray],
+    phase: int, max_r: int,
+) -> dict[str, dict[str, float]]:
+    """Eq. 24 errors of S2 and L(z) along each axis against per-axis reference curves."""
+    return {
+        a: {
+            "s2": error_rate(ref_s2[a], two_point_correlation_axis(sample, phase, i, max_r)),
+            "lineal_path": error_rate(ref_lp[a], lineal_path_axis(sample, phase, i, max_r)),
+        }
+        for a, i in AXES.items()
+    }
+
+
+def _mean_dicts(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Element-wise mean of nested dicts of numbers."""
+    first = items[0]
+    if isinstance(first, dict):
+        return {k: _mean_dicts([d[k] for d in items]) for k in first}
+    return float(np.mean(items))
 
 
 def real_samples(
@@ -154,6 +197,23 @@ def validate(
         t = cfg.thresholds
         thresholds = {"s2": t.s2, "lineal_path": t.lineal_path, "volume_fraction": t.volume_fraction}
 
+    # Per-axis curves of the first phase of interest: they show anisotropy (e.g. a
+    # stacking direction) that the radial average hides. In 3D against real sub-volumes;
+    # for 2D data every axis of a volume is compared with the image's in-plane mean.
+    p0 = phases[0]
+    if three_d:
+        ref_s2 = {a: np.mean([two_point_correlation_axis(s, p0, i, max_r) for s in reals], axis=0)
+                  for a, i in AXES.items()}
+        ref_lp = {a: np.mean([lineal_path_axis(s, p0, i, max_r) for s in reals], axis=0)
+                  for a, i in AXES.items()}
+    else:
+        in_plane_s2 = np.mean([two_point_correlation_axis(s, p0, i, max_r)
+                               for s in reals for i in (1, 2)], axis=0)
+        in_plane_lp = np.mean([lineal_path_axis(s, p0, i, max_r) for s in reals for i in (1, 2)],
+                              axis=0)
+        ref_s2 = {a: in_plane_s2 for a in AXES}
+        ref_lp = {a: in_plane_lp for a in AXES}
+
     gen_desc: list[Descriptors] = []
     results = []
     for vol in volumes:
@@ -176,6 +236,8 @@ def validate(
             "seconds": vol.attrs.get("seconds"),
             "errors": errs,
             "per_plane": per_plane,
+            "per_axis": axis_errors(vol.labels, ref_s2, ref_lp, p0, max_r),
+            "morphology": morphology(vol.labels, p0),
             "accepted": not reasons,
             "reasons": reasons,
         })
@@ -199,6 +261,19 @@ def validate(
         "volumes": results,
         "ensemble": {"count": len(volumes), "errors": _errors(reference, ensemble)},
         "mean_volume_errors": {k: float(np.mean([r["errors"][k] for r in results])) for k in names},
+        "mean_per_axis_errors": _mean_dicts([r["per_axis"] for r in results]),
+        "morphology": {
+            "phase": p0,
+            "real": _mean_dicts([morphology(s, p0) for s in reals]) if three_d else {
+                "volume_fraction": float(reference.vf[0]),
+                # stereology for isotropic structures: S_V = 4 / pi * L_A
+                "specific_surface_per_voxel": 4 / np.pi * float(np.mean(
+                    [specific_surface(c, p0) for s in reals for c in s])),
+                "mean_chord_length": float(np.mean(
+                    [mean_chord_length(s, p0, i) for s in reals for i in (1, 2)])),
+            },
+            "generated": _mean_dicts([r["morphology"] for r in results]),
+        },
         "accepted": n_ok,
         "all_passed": n_ok == len(results),
         "curves": {

@@ -77,3 +77,58 @@ def test_error_rate():
     assert error_rate(ref, ref) == 0.0
     # trapezoid areas: ref 1.125, |diff| = 0.1 everywhere -> 0.2
     assert error_rate(ref, ref + 0.1) == pytest.approx(100 * 0.2 / 1.125)
+
+
+def _blobs(shape, seed=0, sigma=2.0, phi=0.35):
+    from scipy import ndimage
+
+    field = ndimage.gaussian_filter(np.random.default_rng(seed).normal(size=shape), sigma)
+    return (field > np.quantile(field, 1 - phi)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("shape", [(40, 36), (20, 22, 18)])
+def test_s2_equals_porespy(shape):
+    porespy = pytest.importorskip("porespy")
+    im = _blobs(shape)
+    max_r = min(shape) // 2
+    ours = two_point_correlation(im, 1, max_r)
+    theirs = porespy.metrics.two_point_correlation(im == 1, bins=np.arange(max_r + 2))
+    np.testing.assert_allclose(ours, theirs.probability_scaled, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(40, 36), (20, 22, 18)])
+def test_lineal_path_porespy_identity(shape):
+    """phi * cdf of PoreSpy's distribution of forward linear distances = L(z) (n - z) / n."""
+    porespy = pytest.importorskip("porespy")
+    im = _blobs(shape, seed=1)
+    phi = im.mean()
+    for axis, n in enumerate(shape):
+        dt = porespy.filters.distance_transform_lin(im == 1, axis=axis, mode="forward")
+        dist = porespy.metrics.lineal_path_distribution(dt, bins=np.arange(1, n + 2))
+        z = np.arange(n)
+        ours = lineal_path_axis(im, 1, axis, n - 1)
+        np.testing.assert_allclose(phi * dist.cdf, ours * (n - z) / n, atol=1e-12)
+
+
+def test_specific_surface_of_a_ball_and_a_disk():
+    from rvegen.metrics import specific_surface
+
+    n, r = 64, 14.0
+    z, y, x = np.indices((n, n, n)) - (n - 1) / 2
+    ball = (x**2 + y**2 + z**2 <= r**2).astype(np.uint8)
+    assert specific_surface(ball, 1) == pytest.approx(4 * np.pi * r**2 / n**3, rel=0.05)
+    disk = ball[n // 2]
+    assert specific_surface(disk, 1) == pytest.approx(2 * np.pi * r / n**2, rel=0.05)
+
+
+def test_chords_and_percolation_of_slabs():
+    from rvegen.metrics import chord_length_distribution, mean_chord_length, percolating_fraction
+
+    w, n = 4, 32
+    x = np.arange(n)
+    slabs = np.broadcast_to(((x // w) % 2 == 0).astype(np.uint8), (n, n, n)).copy()
+    dist = chord_length_distribution(slabs, 1, 2)
+    assert dist[w] == 1.0 and mean_chord_length(slabs, 1, 2) == w
+    assert mean_chord_length(slabs, 1, 0) == n  # along z a slab is one chord per line
+    assert percolating_fraction(slabs, 1, 0) == 1.0
+    assert percolating_fraction(slabs, 1, 2) == 0.0
