@@ -7,6 +7,7 @@ The result is a :class:`Dataset`: the n x n training patches, the whole labelled
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from .atomic import atomic_path
 from .errors import InputError
 from .io.readers import reader_for
 from .plugins import registry
+from .segment import downscale, segment
 from .spec import DataSpec
 
 
@@ -31,15 +33,18 @@ class Dataset:
     patches
         (N, n, n) uint8 phase labels 0..K-1.
     source
-        The whole labelled image (y, x) or stack (z, y, x), uint8.
+        The labelled training source, uint8: for kind 'image' one image (y, x) or a stack
+        of independent images (N, y, x); for kind 'stack' a volume (z, y, x).
     kind
-        'image' (2D source: per-plane 2D validation) or 'stack' (3D validation).
+        'image' (2D data: per-plane 2D validation) or 'stack' (3D validation).
     phases
         Number of phases K.
     voxel_size, unit
         Physical edge length of one voxel and its unit.
+    holdout
+        Stacks only: a sub-volume kept out of training, the 3D reference of validation.
     meta
-        Provenance (source file, its SHA-256, reader, original label values, ...).
+        Provenance (source file, its SHA-256, reader, segmentation, ...).
     """
 
     patches: np.ndarray
@@ -48,6 +53,7 @@ class Dataset:
     phases: int
     voxel_size: float = 1.0
     unit: str = "um"
+    holdout: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -55,74 +61,92 @@ class Dataset:
         """Side n of the square patches."""
         return int(self.patches.shape[-1])
 
+    @property
+    def images(self) -> np.ndarray:
+        """2D data as a stack of images (N, y, x)."""
+        return self.source if self.source.ndim == 3 else self.source[None]
+
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
+    """SHA-256 of a file's bytes (of every file, in name order, for a folder)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
-def to_labels(array: np.ndarray, phases: int, name: str) -> tuple[np.ndarray, list[float]]:
-    """Map an already-segmented array's sorted distinct values to labels 0..K-1.
-
-    Raises
-    ------
-    InputError
-        If the array is empty, holds NaN, or its number of distinct values is not
-        ``phases``.
-    """
-    if array.size == 0:
-        raise InputError(f"{name}: the array is empty")
-    if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
-        raise InputError(f"{name}: the array holds NaN values")
-    values, labels = np.unique(array, return_inverse=True)
-    if len(values) == 1:
-        raise InputError(f"{name}: only one phase (every value is {values[0]}); nothing to learn")
-    if len(values) != phases:
-        raise InputError(
-            f"{name}: {len(values)} distinct values but data.phases is {phases}; segment the "
-            "image first or set data.phases to match"
-        )
-    return labels.reshape(array.shape).astype(np.uint8), [float(v) for v in values]
-
-
-def _random_crops(
-    source: np.ndarray, n: int, count: int, axes: list[int], rng: np.random.Generator
+def random_crops(
+    planes: list[np.ndarray] | np.ndarray, n: int, count: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """``count`` random n x n crops: of the image (2D) or of random slices (3D)."""
+    """``count`` random n x n crops of randomly chosen 2D planes."""
     out = np.empty((count, n, n), dtype=np.uint8)
     for i in range(count):
-        if source.ndim == 2:
-            plane = source
-        else:
-            axis = axes[rng.integers(len(axes))]
-            plane = np.take(source, rng.integers(source.shape[axis]), axis=axis)
+        plane = planes[rng.integers(len(planes))]
         y = rng.integers(plane.shape[0] - n + 1)
         x = rng.integers(plane.shape[1] - n + 1)
         out[i] = plane[y : y + n, x : x + n]
     return out
 
 
+class _Slices:
+    """The 2D slices of a volume along some axes, indexable without copying the volume."""
+
+    def __init__(self, volume: np.ndarray, axes: list[int]) -> None:
+        self.volume, self.axes = volume, axes
+        self.counts = [volume.shape[a] for a in axes]
+
+    def __len__(self) -> int:
+        return sum(self.counts)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        for axis, count in zip(self.axes, self.counts):
+            if i < count:
+                return np.take(self.volume, i, axis=axis)
+            i -= count
+        raise IndexError(i)
+
+
 def make_patches(
-    source: np.ndarray, n: int, count: int, axes: list[int], rng: np.random.Generator
+    source: np.ndarray, kind: str, n: int, count: int, axes: list[int], rng: np.random.Generator
 ) -> np.ndarray:
     """Training patches of side ``n``.
 
-    A stack whose slices are exactly n x n gives every slice along ``axes``; larger
-    sources give ``count`` seeded random crops.
+    A stack whose slices are exactly n x n gives every slice along ``axes``; otherwise
+    ``count`` seeded random crops of random slices (stacks) or images (2D data).
     """
-    if source.ndim == 3 and all(
-        source.shape[a] == n for ax in axes for a in range(3) if a != ax
-    ):
+    if kind == "image":
+        planes = source if source.ndim == 3 else source[None]
+        return random_crops(planes, n, count, rng)
+    if all(source.shape[a] == n for ax in axes for a in range(3) if a != ax):
         return np.concatenate([np.moveaxis(source, ax, 0) for ax in axes]).astype(np.uint8)
-    return _random_crops(source, n, count, axes, rng)
+    return random_crops(_Slices(source, axes), n, count, rng)
+
+
+def _read(data: DataSpec, base_dir: Path, rng: np.random.Generator) -> tuple[np.ndarray, dict, str]:
+    """The raw array, its provenance, and the name used in messages."""
+    if data.synthetic is not None:
+        make = registry().get("synthetic", data.synthetic.kind, "data.synthetic.kind")
+        cfg = data.synthetic.model_dump()
+        digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()
+        name = f"synthetic {data.synthetic.kind}"
+        return make(data.synthetic, rng), {"source_path": name, "source_sha256": digest,
+                                           "synthetic": json.dumps(cfg)}, name
+    path = Path(data.source)
+    path = path if path.is_absolute() else base_dir / path
+    if not path.exists():
+        raise InputError(f"{path}: data.source file not found")
+    reader_name = reader_for(path) if data.reader == "auto" else data.reader
+    read = registry().get("reader", reader_name, "data.reader")
+    array = np.asarray(read(path, data))
+    meta = {"source_path": str(path), "source_sha256": file_sha256(path), "reader": reader_name}
+    return array, meta, str(path)
 
 
 def ingest(data: DataSpec, base_dir: Path, seed: int = 0) -> Dataset:
-    """Read ``data.source`` and cut training patches.
+    """Read (or synthesise) ``data``'s source, label its phases and cut training patches.
 
     Parameters
     ----------
@@ -131,7 +155,7 @@ def ingest(data: DataSpec, base_dir: Path, seed: int = 0) -> Dataset:
     base_dir
         Folder that relative paths are resolved against.
     seed
-        Seed of the crop positions.
+        Seed of synthetic sources and of the crop positions.
 
     Returns
     -------
@@ -142,42 +166,59 @@ def ingest(data: DataSpec, base_dir: Path, seed: int = 0) -> Dataset:
     InputError
         For a missing, corrupt or unusable file, with its name and what to do.
     """
-    path = Path(data.source)
-    path = path if path.is_absolute() else base_dir / path
-    if not path.is_file():
-        raise InputError(f"{path}: data.source file not found")
-    reader_name = reader_for(path) if data.reader == "auto" else data.reader
-    read = registry().get("reader", reader_name, "data.reader")
-    array = np.asarray(read(path))
+    rng = np.random.default_rng(seed)
+    array, meta, name = _read(data, base_dir, rng)
+    if array.size == 0:
+        raise InputError(f"{name}: the array is empty")
     array = np.squeeze(array)
     if array.ndim not in (2, 3):
         raise InputError(
-            f"{path}: expected a 2D image or a 3D stack, got an array of shape {array.shape}"
+            f"{name}: expected a 2D image or a 3D stack, got an array of shape {array.shape}"
         )
-    kind = data.kind if data.kind != "auto" else ("image" if array.ndim == 2 else "stack")
-    if (kind == "image") != (array.ndim == 2):
-        raise InputError(f"{path}: data.kind is {kind!r} but the array is {array.ndim}D")
+    kind = data.kind
+    if kind == "auto":
+        kind = "image" if array.ndim == 2 else "stack"
+    if kind == "images":
+        if array.ndim != 3:
+            raise InputError(f"{name}: data.kind 'images' needs a 3D array (image, y, x)")
+        kind = "image"
+    elif (kind == "image") != (array.ndim == 2):
+        raise InputError(f"{name}: data.kind is {kind!r} but the array is {array.ndim}D")
+    seg = data.segmentation
+    labels, seg_meta = segment(array, seg.method, data.phases, name, seg.thresholds,
+                               seg.denoise, seg.denoise_size)
+    del array
+    if data.downscale > 1:
+        # independent images keep their count; only their planes are downscaled
+        if kind == "image" and labels.ndim == 3:
+            labels = np.stack([downscale(im, data.downscale, data.phases) for im in labels])
+        else:
+            labels = downscale(labels, data.downscale, data.phases)
+    holdout = None
+    if kind == "stack" and data.holdout > 0:
+        cut = int(round(labels.shape[0] * (1 - data.holdout)))
+        labels, holdout = labels[:cut], labels[cut:]
     n = data.patch_size
-    too_small = [s for s in array.shape if s < n]
-    if too_small:
+    if kind == "image":
+        planes = labels.shape[-2:]
+    else:  # the in-plane sides of every slicing direction
+        planes = [labels.shape[a] for ax in data.slice_axes for a in range(3) if a != ax]
+    if min(planes) < n:
         raise InputError(
-            f"{path}: shape {array.shape} is smaller than data.patch_size {n}; use a smaller "
-            "patch_size"
+            f"{name}: shape {labels.shape} (after downscale and holdout) is smaller than "
+            f"data.patch_size {n}; use a smaller patch_size"
         )
-    labels, values = to_labels(array, data.phases, str(path))
-    rng = np.random.default_rng(seed)
-    patches = make_patches(labels, n, data.num_patches, data.slice_axes, rng)
+    patches = make_patches(labels, kind, n, data.num_patches, data.slice_axes, rng)
     fractions = np.bincount(labels.ravel(), minlength=data.phases) / labels.size
-    meta = {
-        "source_path": str(path),
-        "source_sha256": file_sha256(path),
-        "reader": reader_name,
-        "label_values": values,
+    meta.update(seg_meta)
+    meta.update({
         "volume_fractions": fractions.tolist(),
         "augment": data.augment,
+        "downscale": data.downscale,
         "rvegen_version": __version__,
-    }
-    return Dataset(patches, labels, kind, data.phases, data.voxel_size, data.unit, meta)
+    })
+    meta = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in meta.items()}
+    return Dataset(patches, labels, kind, data.phases, data.voxel_size, data.unit, holdout, meta)
 
 
 def save_dataset(ds: Dataset, path: Path) -> None:
@@ -185,6 +226,8 @@ def save_dataset(ds: Dataset, path: Path) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("patches", data=ds.patches, compression="gzip", chunks=True)
         f.create_dataset("source", data=ds.source, compression="gzip", chunks=True)
+        if ds.holdout is not None:
+            f.create_dataset("holdout", data=ds.holdout, compression="gzip", chunks=True)
         f.attrs.update(
             kind=ds.kind, phases=ds.phases, voxel_size=ds.voxel_size, unit=ds.unit,
             patch_size=ds.patch_size,
@@ -207,6 +250,7 @@ def load_dataset(path: Path) -> Dataset:
                 phases=int(attrs.pop("phases")),
                 voxel_size=float(attrs.pop("voxel_size")),
                 unit=str(attrs.pop("unit")),
+                holdout=f["holdout"][()] if "holdout" in f else None,
             )
     except (OSError, KeyError) as exc:
         raise InputError(f"{path}: not a readable rvegen dataset ({exc}); rerun ingest") from None

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from .errors import UnknownImplementationError
 
 #: The kinds of stage implementation a plugin can provide.
-KINDS = ("reader", "backbone", "sampler", "metric", "exporter")
+KINDS = ("reader", "synthetic", "backbone", "sampler", "metric", "exporter")
 
 ENTRY_POINT_GROUP = "rvegen.plugins"
 
@@ -88,9 +88,10 @@ def _register_builtins(reg: Registry) -> None:
     from .diffusion import denoisers, multiplane
     from .export import writers
     from .io import readers
-    from . import metrics
+    from . import metrics, synthetic
 
     readers.register(reg)
+    synthetic.register(reg)
     denoisers.register(reg)
     multiplane.register(reg)
     metrics.register(reg)

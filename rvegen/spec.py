@@ -30,39 +30,99 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
+class RawSpec(_Section):
+    """Layout of a headerless binary voxel file."""
+
+    shape: list[int] = Field(min_length=2, max_length=3, description="[z, y, x] or [y, x].")
+    dtype: Literal["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
+                   "float64"] = "uint8"
+    byte_order: Literal["little", "big"] = "little"
+    header_bytes: int = Field(0, ge=0, description="Bytes to skip at the start.")
+
+
+class SegmentationSpec(_Section):
+    """How grey values become phase labels."""
+
+    method: Literal["labelled", "otsu", "multiotsu", "thresholds"] = Field(
+        "labelled",
+        description="'labelled': the distinct values are the phases; 'otsu' (2 phases), "
+        "'multiotsu' (K phases) or explicit 'thresholds'.",
+    )
+    thresholds: Optional[list[float]] = Field(None, description="K - 1 grey values.")
+    denoise: Literal["none", "median", "gaussian"] = Field(
+        "none", description="Filter applied before thresholding."
+    )
+    denoise_size: float = Field(1.0, gt=0, description="Median window or Gaussian sigma.")
+
+
+class SyntheticSpec(_Section):
+    """A seeded synthetic microstructure instead of a file (the paper's cases I and II)."""
+
+    kind: str = Field(description="Registered synthetic source: spheres, grains.")
+    shape: list[int] = Field(
+        min_length=3, max_length=3,
+        description="spheres: [z, y, x] of the volume; grains: [count, y, x] of the images.",
+    )
+    diameter_mean: float = Field(15.0, gt=0, description="spheres: mean diameter (voxels).")
+    diameter_std: float = Field(4.0, ge=0, description="spheres: diameter std (voxels).")
+    volume_fraction: float = Field(0.3, gt=0, lt=1, description="spheres: inclusion fraction.")
+    overlap: bool = Field(True, description="spheres: may inclusions overlap.")
+    grain_sizes: list[float] = Field(
+        [6.0, 9.0, 12.0], min_length=1, description="grains: sizes (px), equal area fractions."
+    )
+    boundary_width: int = Field(1, ge=1, description="grains: boundary width (px).")
+
+
 class DataSpec(_Section):
     """Where the microstructure comes from and how it becomes training patches."""
 
-    source: str = Field(
-        description="Path to the image or stack (relative to the spec file), or a "
-        "synthetic source name when `reader` names one."
+    source: Optional[str] = Field(
+        None,
+        description="Image, stack, folder of slices, .h5, .raw or .zip (relative to the "
+        "spec file). Give this or `synthetic`.",
     )
+    synthetic: Optional[SyntheticSpec] = Field(None, description="A synthetic source instead.")
     reader: str = Field(
         "auto", description="Registered reader name; 'auto' picks one by file suffix."
     )
-    kind: Literal["auto", "image", "stack"] = Field(
+    dataset: Optional[str] = Field(None, description="HDF5: path of the dataset to read.")
+    member: Optional[str] = Field(None, description="zip: the file inside to read.")
+    raw: Optional[RawSpec] = Field(None, description="raw: shape, dtype and byte order.")
+    kind: Literal["auto", "image", "images", "stack"] = Field(
         "auto",
-        description="'image': one 2D micrograph (random crops, 2D metrics); 'stack': a 3D "
-        "volume (slices, 3D metrics); 'auto': by the array's dimensionality.",
+        description="'image': one 2D micrograph; 'images': a 3D array of independent 2D "
+        "images (axis 0 = image); both give random crops and per-plane 2D validation. "
+        "'stack': a 3D volume (slices, 3D validation). 'auto': 2D -> image, 3D -> stack.",
     )
     phases: int = Field(2, ge=2, le=16, description="Number of phases K; labels 0..K-1.")
+    segmentation: SegmentationSpec = Field(default_factory=SegmentationSpec)
+    downscale: int = Field(
+        1, ge=1, le=16, description="Majority-vote downscaling factor applied after segmentation."
+    )
     patch_size: int = Field(32, ge=8, le=1024, description="Side n of the n x n patches.")
     num_patches: int = Field(
-        512, ge=1, description="Random crops taken from a 2D image (ignored for stacks)."
+        512, ge=1, description="Random crops taken (images, and stacks larger than n)."
     )
     slice_axes: list[Literal[0, 1, 2]] = Field(
         [0, 1, 2],
         description="Axes of a 3D stack (0 = z, 1 = y, 2 = x) along which slices are taken "
-        "(all three for isotropic data).",
+        "(all three for isotropic data; the sectioning axis only for anisotropic data).",
+    )
+    holdout: float = Field(
+        0.0, ge=0, lt=0.9,
+        description="Stacks: fraction of the z extent (the top slab) kept out of training "
+        "and used as the 3D reference of validation.",
     )
     augment: bool = Field(True, description="8-fold dihedral augmentation during training.")
-    voxel_size: float = Field(1.0, gt=0, description="Edge length of one voxel.")
+    voxel_size: float = Field(1.0, gt=0, description="Edge length of one voxel (after downscale).")
     unit: str = Field("um", description="Unit of voxel_size, carried to every export.")
 
     @model_validator(mode="after")
-    def _unique_axes(self) -> "DataSpec":
+    def _checks(self) -> "DataSpec":
         if len(set(self.slice_axes)) != len(self.slice_axes) or not self.slice_axes:
-            raise ValueError("slice_axes: must list distinct axes out of 0, 1, 2")
+            raise ValueError("data.slice_axes: must list distinct axes out of 0, 1, 2")
+        if (self.source is None) == (self.synthetic is None):
+            raise ValueError("data: give exactly one of `source` (a file) or `synthetic`")
         return self
 
 

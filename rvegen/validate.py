@@ -22,7 +22,7 @@ import numpy as np
 from . import __version__
 from .atomic import write_text
 from .errors import InputError
-from .ingest import Dataset
+from .ingest import Dataset, random_crops
 from .metrics import (
     error_rate,
     lineal_path_axis,
@@ -103,33 +103,44 @@ def _mean_dicts(items: list[dict[str, Any]]) -> dict[str, Any]:
     return float(np.mean(items))
 
 
+def reference_source(ds: Dataset, size: int) -> tuple[np.ndarray, str]:
+    """The real data that generated volumes are compared with, and its description.
+
+    A stack's held-out sub-volume when it has one large enough, else the training source.
+    """
+    if ds.kind == "stack" and ds.holdout is not None:
+        if min(ds.holdout.shape) >= size:
+            return ds.holdout, f"held-out sub-volume {'x'.join(map(str, ds.holdout.shape))}"
+    src = ds.source if ds.kind == "stack" else ds.images
+    dims = src.shape if ds.kind == "stack" else src.shape[1:]
+    if min(dims) < size:
+        raise InputError(
+            f"the data ({'x'.join(map(str, dims))}) is smaller than the generated volumes "
+            f"({size}); lower generate.size"
+        )
+    note = " (the held-out part is smaller than a volume)" if ds.holdout is not None else ""
+    return src, f"training source {'x'.join(map(str, src.shape))}{note}"
+
+
 def real_samples(
     ds: Dataset, size: int, count: int, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """Real samples shaped like a generated volume.
+) -> tuple[list[np.ndarray], str]:
+    """Real samples shaped like a generated volume, and where they come from.
 
-    From a stack: random size^3 sub-volumes. From an image: ``size`` random size x size
-    crops stacked along axis 0 (so that per-plane descriptors with ``plane_axis=0``
-    average over them, as over a volume's slices).
+    From a stack: random size^3 sub-volumes (of the held-out part when there is one).
+    From 2D data: ``size`` random size x size crops of random images stacked along axis 0
+    (so that per-plane descriptors with ``plane_axis=0`` average over them, as over a
+    volume's slices).
     """
-    src = ds.source
-    if min(src.shape) < size:
-        raise InputError(
-            f"the data ({'x'.join(map(str, src.shape))}) is smaller than the generated "
-            f"volumes ({size}); lower generate.size"
-        )
+    src, where = reference_source(ds, size)
     out = []
     for _ in range(count):
-        if src.ndim == 3:
+        if ds.kind == "stack":
             z, y, x = (rng.integers(s - size + 1) for s in src.shape)
             out.append(src[z : z + size, y : y + size, x : x + size])
         else:
-            crops = []
-            for _ in range(size):
-                y, x = (rng.integers(s - size + 1) for s in src.shape)
-                crops.append(src[y : y + size, x : x + size])
-            out.append(np.stack(crops))
-    return out
+            out.append(random_crops(src, size, size, rng))
+    return out, where
 
 
 def _errors(ref: Descriptors, d: Descriptors) -> dict[str, float]:
@@ -178,7 +189,7 @@ def validate(
     phases = phases_of_interest(ds.phases)
     three_d = ds.kind == "stack"
     rng = np.random.default_rng(seed)
-    reals = real_samples(ds, size, cfg.reference_samples, rng)
+    reals, where = real_samples(ds, size, cfg.reference_samples, rng)
     real_desc = [describe(s, phases, max_r, None if three_d else 0, metrics) for s in reals]
     reference = _mean(real_desc)
     real_errors = [_errors(reference, d) for d in real_desc]
@@ -250,6 +261,7 @@ def validate(
         "comparison": "3d" if three_d else "per-plane 2d (mean of yz, xz, xy)",
         "reference": {
             "source": ds.meta.get("source_path"),
+            "data": where,
             "kind": ds.kind,
             "samples": len(reals),
             "sample": f"{size}^3 sub-volumes" if three_d else f"sets of {size} crops {size}x{size}",

@@ -9,7 +9,7 @@ from rvegen.spec import DataSpec
 
 
 def _spec(source, **kw):
-    return DataSpec(source=str(source), patch_size=16, num_patches=20, **kw)
+    return DataSpec(**{"source": str(source), "patch_size": 16, "num_patches": 20, **kw})
 
 
 def test_image_gives_seeded_random_crops(carbonate, tmp_path):
@@ -51,9 +51,9 @@ def test_png_and_roundtrip(tmp_path):
     "array, message",
     [
         (np.ones((32, 32)), "only one phase"),
-        (np.zeros((8, 8)), "smaller than data.patch_size"),
+        (np.eye(8), "smaller than data.patch_size"),
         (np.arange(32 * 32).reshape(32, 32) % 3, "3 distinct values but data.phases is 2"),
-        (np.full((32, 32), np.nan), "NaN"),
+        (np.full((32, 32), np.nan), "NaN or infinite"),
         (np.zeros((2, 2, 32, 32)), "expected a 2D image or a 3D stack"),
     ],
 )
@@ -75,3 +75,95 @@ def test_bad_files(tmp_path):
     (tmp_path / "trunc.npy").write_bytes(b"\x93NUMPY")
     with pytest.raises(InputError, match="trunc.npy: not a readable numpy file"):
         ingest(_spec(tmp_path / "trunc.npy"), tmp_path)
+
+
+def test_folder_of_slices_in_natural_order(tmp_path):
+    folder = tmp_path / "slices"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    stack = (rng.random((12, 16, 16)) < 0.4).astype(np.uint8) * 255
+    for i, im in enumerate(stack):
+        Image.fromarray(im).save(folder / f"slice_{i}.png")
+    ds = ingest(_spec(folder, slice_axes=[0]), tmp_path)
+    np.testing.assert_array_equal(ds.source, stack[:, :16, :16] // 255)  # 2 after 10 sorted right
+    assert ds.meta["reader"] == "folder"
+
+
+def test_hdf5_raw_and_zip(tmp_path):
+    import h5py
+    import zipfile
+
+    rng = np.random.default_rng(1)
+    vol = (rng.random((16, 20, 24)) < 0.3).astype(np.uint16) * 1000
+    with h5py.File(tmp_path / "v.h5", "w") as f:
+        f["scan/labels"] = vol
+        f["other"] = np.zeros(3)
+    with pytest.raises(InputError, match="holds 2 datasets; name one with data.dataset"):
+        ingest(_spec(tmp_path / "v.h5"), tmp_path)
+    ds = ingest(_spec(tmp_path / "v.h5", dataset="scan/labels"), tmp_path)
+    np.testing.assert_array_equal(ds.source, vol // 1000)
+
+    vol.astype(">u2").tofile(tmp_path / "v.raw")
+    raw = {"shape": [16, 20, 24], "dtype": "uint16", "byte_order": "big"}
+    ds = ingest(_spec(tmp_path / "v.raw", raw=raw), tmp_path)
+    np.testing.assert_array_equal(ds.source, vol // 1000)
+    with pytest.raises(InputError, match="v.raw: 15360 bytes after the header, but data.raw shape"):
+        ingest(_spec(tmp_path / "v.raw", raw={**raw, "shape": [16, 20, 25]}), tmp_path)
+
+    tifffile.imwrite(tmp_path / "inner.tif", vol)
+    with zipfile.ZipFile(tmp_path / "v.zip", "w") as zf:
+        zf.write(tmp_path / "inner.tif", "data/inner.tif")
+    ds = ingest(_spec(tmp_path / "v.zip"), tmp_path)
+    np.testing.assert_array_equal(ds.source, vol // 1000)
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04broken")
+    with pytest.raises(InputError, match="bad.zip: not a readable zip file"):
+        ingest(_spec(tmp_path / "bad.zip"), tmp_path)
+
+
+def test_segmentation_methods(tmp_path):
+    rng = np.random.default_rng(2)
+    grey = np.where(rng.random((40, 40)) < 0.3, 180.0, 60.0) + rng.normal(0, 10, (40, 40))
+    np.save(tmp_path / "g.npy", grey.astype(np.float32))
+    with pytest.raises(InputError, match="distinct values but data.phases is 2"):
+        ingest(_spec(tmp_path / "g.npy"), tmp_path)
+    truth = (grey > 120).astype(np.uint8)
+    ds = ingest(_spec(tmp_path / "g.npy", segmentation={"method": "otsu"}), tmp_path)
+    assert (ds.source == truth).mean() > 0.99
+    ds = ingest(_spec(tmp_path / "g.npy", segmentation={"method": "thresholds",
+                                                         "thresholds": [120]}), tmp_path)
+    np.testing.assert_array_equal(ds.source, truth)
+    ds = ingest(_spec(tmp_path / "g.npy", segmentation={"method": "otsu", "denoise": "median",
+                                                         "denoise_size": 3}), tmp_path)
+    assert ds.meta["denoise"] == "median"
+    three = np.choose(rng.integers(0, 3, (40, 40)), [20.0, 120.0, 220.0])
+    np.save(tmp_path / "t.npy", three + rng.normal(0, 5, (40, 40)))
+    ds = ingest(_spec(tmp_path / "t.npy", phases=3, segmentation={"method": "multiotsu"}), tmp_path)
+    np.testing.assert_array_equal(ds.source, np.digitize(three, [70, 170]))
+    with pytest.raises(InputError, match="thresholds needs 2 value"):
+        ingest(_spec(tmp_path / "t.npy", phases=3, segmentation={"method": "thresholds",
+                                                                  "thresholds": [1]}), tmp_path)
+
+
+def test_downscale_and_holdout(tmp_path):
+    vol = np.zeros((40, 32, 32), dtype=np.uint8)
+    vol[:, :16] = 1
+    np.save(tmp_path / "v.npy", vol)
+    ds = ingest(_spec(tmp_path / "v.npy", downscale=2, patch_size=8, holdout=0.25), tmp_path)
+    assert ds.source.shape == (15, 16, 16) and ds.holdout.shape == (5, 16, 16)
+    np.testing.assert_array_equal(ds.source[0, :, 0], [1] * 8 + [0] * 8)
+    save_dataset(ds, tmp_path / "d.h5")
+    assert load_dataset(tmp_path / "d.h5").holdout.shape == (5, 16, 16)
+
+
+def test_synthetic_sources(tmp_path):
+    spheres = {"kind": "spheres", "shape": [40, 32, 32], "diameter_mean": 8, "diameter_std": 2,
+               "volume_fraction": 0.25, "overlap": False}
+    a = ingest(DataSpec(synthetic=spheres, patch_size=16, num_patches=8), tmp_path, seed=4)
+    b = ingest(DataSpec(synthetic=spheres, patch_size=16, num_patches=8), tmp_path, seed=4)
+    np.testing.assert_array_equal(a.source, b.source)
+    assert a.kind == "stack" and a.source.mean() == pytest.approx(0.25, abs=0.02)
+    grains = {"kind": "grains", "shape": [5, 64, 64]}
+    ds = ingest(DataSpec(synthetic=grains, kind="images", patch_size=32, num_patches=8),
+                tmp_path, seed=0)
+    assert ds.kind == "image" and ds.source.shape == (5, 64, 64)
+    assert 0.1 < ds.source.mean() < 0.5  # boundaries are a minority phase
