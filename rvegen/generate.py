@@ -75,6 +75,9 @@ def generate(
         fusion=cfg.fusion,
         periodic=cfg.periodic,
         batch_slices=cfg.batch_slices,
+        method=cfg.method,
+        eta=cfg.eta,
+        clip_x0=cfg.clip_x0,
     )
     net = model.net.to(device)
     done = set() if fresh else finished(out_path, fingerprint)

@@ -115,8 +115,10 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
 def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
     """Content hash of a stage's inputs (its spec sections and upstream files)."""
     if stage == "ingest":
+        if spec.data.source is None:  # synthetic: the section and seed say it all
+            return spec.section_hash("data")
         source = spec.resolve(spec.data.source)
-        if not source.is_file():
+        if not source.exists():
             raise InputError(f"{source}: data.source file not found")
         return _sha(spec.section_hash("data"), file_sha256(source))
     if stage == "train":

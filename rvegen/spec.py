@@ -182,6 +182,13 @@ class GenerateSpec(_Section):
     fusion: bool = Field(
         False, description="Average the noise predicted along the three planes per step."
     )
+    method: Literal["ddpm", "ddim"] = Field(
+        "ddpm", description="Reverse step: DDPM posterior (the paper) or DDIM."
+    )
+    eta: float = Field(1.0, ge=0, le=1, description="DDIM: 0 deterministic, 1 DDPM variance.")
+    clip_x0: bool = Field(
+        False, description="Clip the predicted clean volume to [-1, 1] at every step."
+    )
     periodic: bool = Field(False, description="Circular padding so the volume tiles.")
     batch_slices: int = Field(
         256, ge=1, description="Most slices per forward pass (memory budget)."

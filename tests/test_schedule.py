@@ -80,3 +80,20 @@ def test_strided_steps():
     assert all(p[1] == q[0] for p, q in zip(pairs, pairs[1:]))
     with pytest.raises(ValueError):
         strided_steps(10, 11)
+
+
+def test_ddim_eta_one_is_the_ddpm_posterior_and_eta_zero_is_deterministic():
+    s = Schedule(100, 1e-4, 2e-2)
+    g = torch.Generator().manual_seed(2)
+    x_t = torch.randn(1000, generator=g, dtype=torch.float64)
+    eps = torch.randn(1000, generator=g, dtype=torch.float64)
+    z = torch.randn(1000, generator=g, dtype=torch.float64)
+    t, s_ = 60, 45
+    c0, ct, var = s.posterior(t, s_)
+    expected = c0 * s.predict_x0(x_t, eps, t) + ct * x_t + np.sqrt(var) * z
+    torch.testing.assert_close(s.ddim_step(x_t, eps, t, s_, z, eta=1.0), expected)
+    det = s.ddim_step(x_t, eps, t, s_, z, eta=0.0)
+    torch.testing.assert_close(det, s.ddim_step(x_t, eps, t, s_, None, eta=0.0))
+    # clipping keeps the implied x_0 inside [-1, 1]
+    clipped = s.ddim_step(x_t * 10, eps, t, 0, None, eta=0.0, clip_x0=True)
+    assert float(clipped.abs().max()) <= 1.0 + 1e-12

@@ -7,9 +7,11 @@ repeated n_h times, re-noising back to the step's start in between (eq. 21), as 
 RePaint.
 
 The faithful chain is ``steps == T``. Fewer steps give a strided schedule whose reverse
-step is the DDPM posterior over the skipped steps and whose re-noise is the closed form
-q(x_t | x_s). ``harmonize_across_planes`` moves to the next plane at every repeat, and
-``fusion`` averages the noise predicted along the three planes.
+step is the DDPM posterior over the skipped steps (or a DDIM step, Song et al. 2021) and
+whose re-noise is the closed form q(x_t | x_s). ``harmonize_across_planes`` moves to the
+next plane at every repeat, ``fusion`` averages the noise predicted along the three
+planes, and ``clip_x0`` clips the predicted clean volume to [-1, 1] at every step (Ho et
+al.'s "clip_denoised"), which suits phase-label data bounded to that range.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class SamplerSettings:
     fusion: bool = False
     periodic: bool = False
     batch_slices: int = 256
+    method: str = "ddpm"
+    eta: float = 1.0
+    clip_x0: bool = False
 
 
 @dataclass
@@ -132,7 +137,11 @@ def multiplane_sample(
                 eps = sum(denoise(x, t, axis) for axis in PLANE_AXES) / 3.0
             else:
                 eps = denoise(x, t, PLANE_AXES[plane % 3])
-            x_s = schedule.step(x, eps, t, s, randn() if s > 0 else None)
+            z = randn() if s > 0 else None
+            if settings.method == "ddim":
+                x_s = schedule.ddim_step(x, eps, t, s, z, settings.eta, settings.clip_x0)
+            else:
+                x_s = schedule.step(x, eps, t, s, z, settings.clip_x0)
             if h < repeats - 1:
                 x = schedule.renoise(x_s, t, s, randn())
                 if settings.harmonize_across_planes:

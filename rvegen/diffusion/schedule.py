@@ -74,6 +74,11 @@ class Schedule:
         mean_factor, var = self.transition(t, s)
         return mean_factor * x_s + var**0.5 * noise
 
+    def predict_x0(self, x_t: torch.Tensor, eps: torch.Tensor, t: int) -> torch.Tensor:
+        """x_0 implied by x_t and the predicted noise: (x_t - sqrt(1 - a_t) eps) / sqrt(a_t)."""
+        a_t = self.alpha_bar(t)
+        return (x_t - np.sqrt(1.0 - a_t) * eps) / np.sqrt(a_t)
+
     def step(
         self,
         x_t: torch.Tensor,
@@ -81,28 +86,56 @@ class Schedule:
         t: int,
         s: int,
         noise: torch.Tensor | None,
+        clip_x0: bool = False,
     ) -> torch.Tensor:
-        """One reverse step x_t -> x_s (s < t) from predicted noise ``eps``.
+        """One DDPM reverse step x_t -> x_s (s < t) from predicted noise ``eps``.
 
-        For s = t - 1 this is eq. 17 of the paper with sigma_t = sqrt(beta_t) (Algorithm 1,
-        line 7). For s < t - 1 it is the same DDPM posterior over the skipped steps: the
-        mean of q(x_s | x_t, x_0) with x_0 predicted from ``eps`` (unclipped, so that it
-        reduces exactly to eq. 17), and sigma^2 = 1 - a_t / a_s (the stride's beta).
-        ``noise`` is None at the last step (z = 0).
+        For s = t - 1 (and no clipping) this is eq. 17 of the paper with
+        sigma_t = sqrt(beta_t) (Algorithm 1, line 7). Otherwise it is the same DDPM
+        posterior over the skipped steps: the mean of q(x_s | x_t, x_0) with x_0 predicted
+        from ``eps`` (clipped to [-1, 1] when ``clip_x0``, as in Ho et al.'s code), and
+        sigma^2 = 1 - a_t / a_s (the stride's beta). ``noise`` is None at the last step.
         """
-        if s == t - 1:
+        if s == t - 1 and not clip_x0:
             beta = self.beta(t)
             mean = (x_t - beta / np.sqrt(1.0 - self.alpha_bar(t)) * eps) / np.sqrt(1.0 - beta)
             var = beta
         else:
-            a_t = self.alpha_bar(t)
-            x0 = (x_t - np.sqrt(1.0 - a_t) * eps) / np.sqrt(a_t)
+            x0 = self.predict_x0(x_t, eps, t)
+            if clip_x0:
+                x0 = x0.clamp(-1.0, 1.0)
             coef_x0, coef_xt, _ = self.posterior(t, s)
             mean = coef_x0 * x0 + coef_xt * x_t
             var = self.transition(t, s)[1]
         if noise is None:
             return mean
         return mean + var**0.5 * noise
+
+    def ddim_step(
+        self,
+        x_t: torch.Tensor,
+        eps: torch.Tensor,
+        t: int,
+        s: int,
+        noise: torch.Tensor | None,
+        eta: float = 0.0,
+        clip_x0: bool = False,
+    ) -> torch.Tensor:
+        """One DDIM step x_t -> x_s (Song et al. 2021, eq. 12); eta = 0 is deterministic.
+
+        sigma = eta sqrt((1 - a_s) / (1 - a_t)) sqrt(1 - a_t / a_s); eta = 1 has the DDPM
+        posterior variance.
+        """
+        a_t, a_s = self.alpha_bar(t), self.alpha_bar(s)
+        x0 = self.predict_x0(x_t, eps, t)
+        if clip_x0:
+            x0 = x0.clamp(-1.0, 1.0)
+            eps = (x_t - np.sqrt(a_t) * x0) / np.sqrt(1.0 - a_t)
+        sigma = eta * np.sqrt((1.0 - a_s) / (1.0 - a_t) * (1.0 - a_t / a_s))
+        out = np.sqrt(a_s) * x0 + np.sqrt(max(1.0 - a_s - sigma**2, 0.0)) * eps
+        if noise is not None and sigma > 0:
+            out = out + sigma * noise
+        return out
 
     def posterior(self, t: int, s: int) -> tuple[float, float, float]:
         """Coefficients of q(x_s | x_t, x_0): (coef_x0, coef_xt, variance)."""
