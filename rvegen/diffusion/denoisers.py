@@ -3,7 +3,8 @@
 ``x_t`` is (B, C, n, n) (C = 1 for binary data, one channel per phase otherwise) and ``t``
 a (B,) integer tensor of diffusion steps. A backbone is registered as a class with
 
-* ``from_spec(channels, preset, options) -> module``: build from a spec's model section;
+* ``from_spec(channels, preset, options, timesteps) -> module``: build from a spec's
+  model section (``timesteps`` is T, for backbones whose time embedding wants t / T);
 * ``module.config``: a plain dict such that ``cls(**config)`` rebuilds the same network
   (stored in checkpoints);
 * ``module.set_periodic(flag)``: switch circular padding on or off (sampling periodic
@@ -149,8 +150,13 @@ class CompactUNet(nn.Module):
         self.set_periodic(periodic)
 
     @classmethod
-    def from_spec(cls, channels: int, preset: str, options: dict[str, Any]) -> "CompactUNet":
-        """Build from a preset name plus option overrides (the spec's model section)."""
+    def from_spec(
+        cls, channels: int, preset: str, options: dict[str, Any], timesteps: int = 1000
+    ) -> "CompactUNet":
+        """Build from a preset name plus option overrides (the spec's model section).
+
+        ``timesteps`` is unused: the sinusoidal embedding takes the integer step itself.
+        """
         if preset not in cls.PRESETS:
             raise SpecError(
                 f"model.preset: unknown compact preset {preset!r} "

@@ -37,7 +37,7 @@ FINAL = "model.pt"
 def build_denoiser(model: ModelSpec, phases: int, image_size: int) -> nn.Module:
     """Build the spec's backbone for ``phases`` phases and check the patch size fits it."""
     cls = registry().get("backbone", model.backbone, "model.backbone")
-    net = cls.from_spec(channels_for(phases), model.preset, dict(model.options))
+    net = cls.from_spec(channels_for(phases), model.preset, dict(model.options), model.timesteps)
     divisor = net.min_divisor() if hasattr(net, "min_divisor") else 1
     if image_size % divisor:
         raise SpecError(
