@@ -24,7 +24,7 @@ import torch
 
 from rvegen.device import pick_device
 from rvegen.diffusion.checkpoint import load_model
-from rvegen.diffusion.multiplane import SamplerSettings, sample_volume
+from rvegen.diffusion.multiplane import SamplerSettings, match_fraction, sample_volume, smooth
 from rvegen.generate import volume_seed
 from rvegen.ingest import load_dataset
 from rvegen.pipeline import RunDir
@@ -43,11 +43,30 @@ SETTINGS = {
     "s100 nh2 across": SamplerSettings(steps=100, harmonizing_steps=2, harmonize_across_planes=True),
     "s100 nh1 fusion": SamplerSettings(steps=100, harmonizing_steps=1, fusion=True),
     "s100 nh1 clip": SamplerSettings(steps=100, harmonizing_steps=1, clip_x0=True),
+    "s100 nh1 vf": SamplerSettings(steps=100, harmonizing_steps=1, target_fraction=-1),
+    "s50 nh1 vf": SamplerSettings(steps=50, harmonizing_steps=1, target_fraction=-1),
+    "s100 nh2 ddim0 vf": SamplerSettings(steps=100, harmonizing_steps=2, method="ddim", eta=0.0,
+                                         target_fraction=-1),
+    "T1000 nh1 vf": SamplerSettings(steps=1000, harmonizing_steps=1, target_fraction=-1),
+    "s100 nh1 vf s1": SamplerSettings(steps=100, harmonizing_steps=1, target_fraction=-1,
+                                      smooth_sigma=1.0),
+    "s100 nh1 vf s1.5": SamplerSettings(steps=100, harmonizing_steps=1, target_fraction=-1,
+                                        smooth_sigma=1.5),
+    "s50 nh1 vf s1.5": SamplerSettings(steps=50, harmonizing_steps=1, target_fraction=-1,
+                                       smooth_sigma=1.5),
+    "s100 nh1 vf s2": SamplerSettings(steps=100, harmonizing_steps=1, target_fraction=-1,
+                                      smooth_sigma=2.0),
     "s100 nh2 ddim0": SamplerSettings(steps=100, harmonizing_steps=2, method="ddim", eta=0.0),
     "s100 nh4 ddim0": SamplerSettings(steps=100, harmonizing_steps=4, method="ddim", eta=0.0),
     "s50 nh1": SamplerSettings(steps=50, harmonizing_steps=1),
     "s50 nh4 ddim0": SamplerSettings(steps=50, harmonizing_steps=4, method="ddim", eta=0.0),
 }
+
+
+def gaussian_random_field(size: int, sigma: float, fraction: float, seed: int) -> np.ndarray:
+    """Baseline without any model: smoothed white noise cut at the data's volume fraction."""
+    noise = torch.from_numpy(np.random.default_rng(seed).normal(size=(1,) + (size,) * 3))
+    return match_fraction(smooth(noise, sigma, False)[0], fraction)
 
 
 def row(name: str, report: dict, evals: float, seconds: float) -> dict:
@@ -91,7 +110,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=16)
     parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--settings", nargs="*", default=None,
-                        help=f"subset of: {', '.join(SETTINGS)}")
+                        help=f"subset of: {', '.join(SETTINGS)}, or 'grf SIGMA' (the "
+                        "model-free Gaussian-random-field baseline)")
     parser.add_argument("--counts", type=str, default="",
                         help="per-setting volume counts, e.g. 'faithful T1000 nh10=2'")
     parser.add_argument("--out", type=Path, default=None, help="also write rows as JSON")
@@ -110,8 +130,18 @@ def main() -> None:
     names = args.settings or list(SETTINGS)
     rows = []
     for name in names:
-        settings = replace(SETTINGS[name], batch_slices=spec.generate.batch_slices)
         count = int(overrides.get(name, args.count))
+        if name.startswith("grf"):  # "grf 2.0": the model-free baseline with sigma 2.0
+            sigma, vf = float(name.split()[1]), ds.meta["volume_fractions"][1]
+            vols = [Volume(f"volume_{i:03d}", gaussian_random_field(size, sigma, vf, i))
+                    for i in range(count)]
+            report = validate(ds, vols, cfg, spec.seed)
+            rows.append(row(f"{name} (n={count})", report, 0.0, 0.0))
+            print_table([rows[-1]], "")
+            continue
+        settings = replace(SETTINGS[name], batch_slices=spec.generate.batch_slices)
+        if settings.target_fraction is not None:  # "vf": match the data's volume fraction
+            settings = replace(settings, target_fraction=ds.meta["volume_fractions"][1])
         vols, evals, secs = [], [], []
         for i in range(count):
             labels, info = sample_volume(net, model.schedule, model.phases, model.channels,

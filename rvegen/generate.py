@@ -29,6 +29,7 @@ def generate(
     phases: int | None = None,
     image_size: int | None = None,
     fingerprint: str = "",
+    volume_fraction: float | None = None,
     root_attrs: dict | None = None,
     progress: bool = True,
     fresh: bool = False,
@@ -49,6 +50,8 @@ def generate(
         Checked against the checkpoint.
     fingerprint
         Identity of the settings; volumes made with another fingerprint are discarded.
+    volume_fraction
+        Fraction of phase 1 in the data, for ``cfg.match_volume_fraction``.
     root_attrs
         Extra root attributes (voxel size, unit, ...).
     progress
@@ -68,6 +71,8 @@ def generate(
             f"(got {cfg.steps})"
         )
     sample = registry().get("sampler", cfg.sampler, "generate.sampler")
+    if cfg.match_volume_fraction and (model.phases != 2 or volume_fraction is None):
+        raise SpecError("generate.match_volume_fraction: only for binary data")
     settings = SamplerSettings(
         steps=cfg.steps,
         harmonizing_steps=cfg.harmonizing_steps,
@@ -78,6 +83,8 @@ def generate(
         method=cfg.method,
         eta=cfg.eta,
         clip_x0=cfg.clip_x0,
+        target_fraction=volume_fraction if cfg.match_volume_fraction else None,
+        smooth_sigma=cfg.smooth_sigma,
     )
     net = model.net.to(device)
     done = set() if fresh else finished(out_path, fingerprint)

@@ -183,6 +183,7 @@ def run_generate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
     ds = load_dataset(run.dataset)
     generate(run.model, spec.generate, run.volumes, spec.seed, phases=ds.phases,
              image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
+             volume_fraction=ds.meta["volume_fractions"][1] if ds.phases == 2 else None,
              root_attrs={"voxel_size": ds.voxel_size, "unit": ds.unit}, progress=progress,
              fresh=force)
 

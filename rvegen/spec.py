@@ -189,6 +189,15 @@ class GenerateSpec(_Section):
     clip_x0: bool = Field(
         False, description="Clip the predicted clean volume to [-1, 1] at every step."
     )
+    match_volume_fraction: bool = Field(
+        False, description="Binary data: label the data's volume fraction of voxels (the "
+        "largest values) as phase 1 instead of thresholding at 0.",
+    )
+    smooth_sigma: float = Field(
+        0.0, ge=0, description="Gaussian filter (voxels) of the final continuous volume "
+        "before labelling; with match_volume_fraction it merges the fragments that "
+        "multi-plane sampling leaves (measure it: benchmarks/sampling.py).",
+    )
     periodic: bool = Field(False, description="Circular padding so the volume tiles.")
     batch_slices: int = Field(
         256, ge=1, description="Most slices per forward pass (memory budget)."
