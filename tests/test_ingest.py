@@ -51,6 +51,7 @@ def test_png_and_roundtrip(tmp_path):
     "array, message",
     [
         (np.ones((32, 32)), "only one phase"),
+        (np.zeros((0, 32)), "the array is empty"),
         (np.eye(8), "smaller than data.patch_size"),
         (np.arange(32 * 32).reshape(32, 32) % 3, "3 distinct values but data.phases is 2"),
         (np.full((32, 32), np.nan), "NaN or infinite"),
