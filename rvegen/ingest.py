@@ -125,6 +125,18 @@ def make_patches(
     return random_crops(_Slices(source, axes), n, count, rng)
 
 
+def single_slice(labels: np.ndarray, kind: str, index: int, axis: int, name: str) -> np.ndarray:
+    """The one slice of a stack that ``data.train_slice`` trains on."""
+    if kind != "stack":
+        raise InputError(f"{name}: data.train_slice needs a 3D stack (data.kind 'stack')")
+    if index >= labels.shape[axis]:
+        raise InputError(
+            f"{name}: data.train_slice {index} is outside the {labels.shape[axis]} slices "
+            f"along axis {axis} left for training"
+        )
+    return np.take(labels, index, axis=axis)
+
+
 def _read(data: DataSpec, base_dir: Path, rng: np.random.Generator) -> tuple[np.ndarray, dict, str]:
     """The raw array, its provenance, and the name used in messages."""
     if data.synthetic is not None:
@@ -208,8 +220,15 @@ def ingest(data: DataSpec, base_dir: Path, seed: int = 0) -> Dataset:
             f"{name}: shape {labels.shape} (after downscale and holdout) is smaller than "
             f"data.patch_size {n}; use a smaller patch_size"
         )
-    patches = make_patches(labels, kind, n, data.num_patches, data.slice_axes, rng)
-    fractions = np.bincount(labels.ravel(), minlength=data.phases) / labels.size
+    if data.train_slice is not None:
+        trained_on = single_slice(labels, kind, data.train_slice, data.slice_axes[0], name)
+        patches = random_crops([trained_on], n, data.num_patches, rng)
+        meta["train_slice"] = f"{data.train_slice} along axis {data.slice_axes[0]}"
+    else:
+        trained_on = labels
+        patches = make_patches(labels, kind, n, data.num_patches, data.slice_axes, rng)
+    # what the model saw sets the fraction that generation matches
+    fractions = np.bincount(trained_on.ravel(), minlength=data.phases) / trained_on.size
     meta.update(seg_meta)
     meta.update({
         "volume_fractions": fractions.tolist(),

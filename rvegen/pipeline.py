@@ -208,6 +208,9 @@ def run_validate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
     log(f"validate: {report['accepted']}/{len(vols)} volumes accepted; ensemble-mean error "
         f"S2 {e['s2']:.2f} %, L(z) {e['lineal_path']:.2f} %, |dvf| {e['volume_fraction']:.4f} "
         f"({report['comparison']})")
+    f = report["real_ensemble"]["errors"]
+    log(f"validate: the same for {len(vols)} real samples (the floor): S2 {f['s2']:.2f} %, "
+        f"L(z) {f['lineal_path']:.2f} %, |dvf| {f['volume_fraction']:.4f}")
     if skipped:
         log(f"validate: {skipped}")
 

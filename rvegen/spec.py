@@ -113,6 +113,12 @@ class DataSpec(_Section):
         description="Stacks: fraction of the z extent (the top slab) kept out of training "
         "and used as the 3D reference of validation.",
     )
+    train_slice: Optional[int] = Field(
+        None, ge=0,
+        description="Stacks: train on this ONE slice only (index along the first of "
+        "slice_axes, within the part not held out), as a user with a single micrograph "
+        "would, while validation stays 3D against the held-out part.",
+    )
     augment: bool = Field(True, description="8-fold dihedral augmentation during training.")
     voxel_size: float = Field(1.0, gt=0, description="Edge length of one voxel (after downscale).")
     unit: str = Field("um", description="Unit of voxel_size, carried to every export.")
@@ -123,6 +129,8 @@ class DataSpec(_Section):
             raise ValueError("data.slice_axes: must list distinct axes out of 0, 1, 2")
         if (self.source is None) == (self.synthetic is None):
             raise ValueError("data: give exactly one of `source` (a file) or `synthetic`")
+        if self.train_slice is not None and self.holdout == 0:
+            raise ValueError("data.train_slice: needs data.holdout > 0 (the 3D reference)")
         return self
 
 

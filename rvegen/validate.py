@@ -202,6 +202,10 @@ def validate(
         }
         for k in names
     }
+    # The floor of the ensemble-mean error: as many fresh real samples as volumes, averaged.
+    fresh, _ = real_samples(ds, size, len(volumes), rng)
+    real_ensemble = _errors(reference, _mean(
+        [describe(s, phases, max_r, None if three_d else 0, metrics) for s in fresh]))
     if cfg.mode == "calibrated":
         thresholds = {k: spread[k][f"q{cfg.quantile:g}"] for k in names}
     else:
@@ -272,6 +276,7 @@ def validate(
         "natural_spread": spread,
         "volumes": results,
         "ensemble": {"count": len(volumes), "errors": _errors(reference, ensemble)},
+        "real_ensemble": {"count": len(volumes), "errors": real_ensemble},
         "mean_volume_errors": {k: float(np.mean([r["errors"][k] for r in results])) for k in names},
         "mean_per_axis_errors": _mean_dicts([r["per_axis"] for r in results]),
         "morphology": {

@@ -44,7 +44,9 @@ def plot_curves(report: dict[str, Any], path: Path) -> None:
             g = ax.plot(r, gen, "--", lw=2, label=f"generated, phase {phase}")[0]
             ax.fill_between(r, gen - gen_sd, gen + gen_sd, color=g.get_color(), alpha=0.15)
         err = report["ensemble"]["errors"][name]
-        ax.set_title(f"{LABELS[name]}: ensemble error {err:.2f} %", fontsize=10)
+        floor = report["real_ensemble"]["errors"][name]
+        ax.set_title(f"{LABELS[name]}: ensemble error {err:.2f} % (real: {floor:.2f} %)",
+                     fontsize=10)
         ax.set_xlabel("r (voxels)")
         ax.legend(fontsize=8)
     fig.suptitle(

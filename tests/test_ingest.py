@@ -168,3 +168,19 @@ def test_synthetic_sources(tmp_path):
                 tmp_path, seed=0)
     assert ds.kind == "image" and ds.source.shape == (5, 64, 64)
     assert 0.1 < ds.source.mean() < 0.5  # boundaries are a minority phase
+
+
+def test_train_slice_trains_on_one_slice_only(tmp_path):
+    vol = np.zeros((20, 16, 16), np.uint8)
+    vol[3, :, :4] = 1  # only slice 3 has phase 1 in columns 0-3
+    vol[10:, 8:] = 1  # the rest of the stack is different, and not trained on
+    np.save(tmp_path / "v.npy", vol)
+    ds = ingest(_spec(tmp_path / "v.npy", patch_size=8, num_patches=50, holdout=0.2,
+                      train_slice=3), tmp_path)
+    assert ds.kind == "stack" and ds.holdout.shape == (4, 16, 16)
+    assert set(np.unique(ds.patches[:, :, :4])) <= {0, 1} and not ds.patches[:, :, 4:].any()
+    assert ds.meta["volume_fractions"][1] == pytest.approx(0.25)  # the slice's fraction
+    with pytest.raises(InputError, match="train_slice 16 is outside the 16 slices"):
+        ingest(_spec(tmp_path / "v.npy", patch_size=8, holdout=0.2, train_slice=16), tmp_path)
+    with pytest.raises(ValueError, match="needs data.holdout"):
+        _spec(tmp_path / "v.npy", patch_size=8, train_slice=3)

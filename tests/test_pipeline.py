@@ -40,6 +40,8 @@ def test_build_writes_every_output(built):
         assert set(v["per_plane"]) == {"yz", "xz", "xy"}
         assert v["errors"]["s2"] >= 0 and isinstance(v["accepted"], bool)
     assert set(report["natural_spread"]) == {"s2", "lineal_path", "volume_fraction"}
+    assert report["real_ensemble"]["count"] == 2
+    assert set(report["real_ensemble"]["errors"]) == {"s2", "lineal_path", "volume_fraction"}
     assert (run / "plots" / "curves.png").stat().st_size > 1000
     assert (run / "plots" / "slices.png").stat().st_size > 1000
     # exports carry the same phases
