@@ -8,6 +8,8 @@ and an ingested dataset. For every setting the script samples ``count`` volumes 
 time per volume, the ensemble-mean S2 and L(z) errors (eq. 24) and volume-fraction error
 (the paper's figures), the per-axis L(z) error, and the mean per-volume errors; first the
 same figures for real samples of the same size (the floor that natural variability sets).
+Column `seam` tells whether volumes tile (see `seam_ratio`; ~1 = periodic). `--size M`
+samples M^3 volumes from an n x n model (M > n: the denoiser is fully convolutional).
 Then the Pareto front of evaluations against the larger of the S2 and L(z) errors.
 """
 
@@ -55,6 +57,9 @@ SETTINGS = {
                                        smooth_sigma=1.5),
     "s100 nh1 vf s2": SamplerSettings(steps=100, harmonizing_steps=1, target_fraction=-1,
                                       smooth_sigma=2.0),
+    "s100 nh1 vf s1.5 periodic": SamplerSettings(steps=100, harmonizing_steps=1,
+                                                 target_fraction=-1, smooth_sigma=1.5,
+                                                 periodic=True),
     "s100 nh2 ddim0": SamplerSettings(steps=100, harmonizing_steps=2, method="ddim", eta=0.0),
     "s100 nh4 ddim0": SamplerSettings(steps=100, harmonizing_steps=4, method="ddim", eta=0.0),
     "s50 nh1": SamplerSettings(steps=50, harmonizing_steps=1),
@@ -68,6 +73,21 @@ def gaussian_random_field(size: int, sigma: float, fraction: float, seed: int) -
     return match_fraction(smooth(noise, sigma, False)[0], fraction)
 
 
+def seam_ratio(volumes: list[np.ndarray]) -> float:
+    """How well volumes tile: the rate of phase changes across the wrap-around faces
+    (last slice -> first slice) over the rate between neighbouring interior slices,
+    averaged over the three axes. About 1 for a periodic structure; for independent
+    faces it is 2 phi (1 - phi) over the interior rate (> 1 for any correlated structure).
+    """
+    ratios = []
+    for v in volumes:
+        for axis in range(3):
+            a = np.moveaxis(v, axis, 0)
+            interior = np.mean(a[1:] != a[:-1])
+            ratios.append(np.mean(a[0] != a[-1]) / interior)
+    return float(np.mean(ratios))
+
+
 def row(name: str, report: dict, evals: float, seconds: float) -> dict:
     e = report["ensemble"]["errors"]
     axes = report["mean_per_axis_errors"]
@@ -78,17 +98,19 @@ def row(name: str, report: dict, evals: float, seconds: float) -> dict:
         "lp_z": axes["z"]["lineal_path"], "lp_y": axes["y"]["lineal_path"],
         "lp_x": axes["x"]["lineal_path"],
         "vol_s2": mean["s2"], "vol_lp": mean["lineal_path"],
+        "seam": float("nan"),
     }
 
 
 def print_table(rows: list[dict], header: str) -> None:
     print(header)
     print(f"{'setting':22s} {'evals/vol':>10s} {'s/vol':>7s} {'S2 %':>7s} {'L %':>7s} "
-          f"{'|dvf|':>7s} {'Lz %':>7s} {'Ly %':>7s} {'Lx %':>7s} {'1-vol S2':>9s} {'1-vol L':>8s}")
+          f"{'|dvf|':>7s} {'Lz %':>7s} {'Ly %':>7s} {'Lx %':>7s} {'1-vol S2':>9s} {'1-vol L':>8s} "
+          f"{'seam':>5s}")
     for r in rows:
         print(f"{r['setting']:22s} {r['evaluations']:10.0f} {r['seconds']:7.1f} {r['s2']:7.2f} "
               f"{r['lp']:7.2f} {r['vf']:7.4f} {r['lp_z']:7.2f} {r['lp_y']:7.2f} {r['lp_x']:7.2f} "
-              f"{r['vol_s2']:9.2f} {r['vol_lp']:8.2f}")
+              f"{r['vol_s2']:9.2f} {r['vol_lp']:8.2f} {r['seam']:5.2f}")
 
 
 def pareto(rows: list[dict]) -> list[dict]:
@@ -150,6 +172,7 @@ def main() -> None:
             secs.append(info.seconds)
         report = validate(ds, vols, cfg, spec.seed)
         r = row(f"{name} (n={count})", report, float(np.mean(evals)), float(np.median(secs)))
+        r["seam"] = seam_ratio([v.labels for v in vols])
         if not rows:
             spread = report["natural_spread"]
             print(f"real {size}^3 samples ({report['reference']['data']}): one sample vs the "

@@ -22,13 +22,14 @@ class PositionalToy(nn.Module):
         return weight * x + 0.001 * t.view(-1, 1, 1, 1).to(x.dtype)
 
 
-def reference(schedule, n, n_h, draws):
-    """Algorithm 1 by hand in numpy, planes cycling yz -> xz -> xy; draws is an iterator."""
+def reference(schedule, n, n_h, draws, cycle=True):
+    """Algorithm 1 by hand in numpy, planes cycling yz -> xz -> xy (or yz only when
+    ``cycle`` is False); draws is an iterator."""
     toy = PositionalToy()
     x = next(draws)[0]  # (z, y, x)
     plane = 0
     for t in range(schedule.timesteps, 0, -1):
-        fixed_axis = (2, 1, 0)[plane % 3]
+        fixed_axis = (2, 1, 0)[plane % 3] if cycle else 2
         for h in range(n_h if t > 1 else 1):
             slices = np.moveaxis(x, fixed_axis, 0)[:, None]
             eps = toy(torch.from_numpy(slices), torch.full((n,), t)).numpy()[:, 0]
@@ -58,6 +59,25 @@ def test_faithful_sampler_matches_hand_computation():
     np.testing.assert_allclose(out[0].numpy(), expected, rtol=1e-10, atol=1e-12)
     # t = 3, 2 with n_h = 2 repeats, t = 1 once: 5 plane passes of n slices
     assert evaluations == 5 * n
+
+
+def test_single_plane_ablation_and_observer():
+    n, T, n_h = 4, 3, 2
+    schedule = Schedule(T, 1e-4, 0.3)
+    seen = []
+    gen = torch.Generator().manual_seed(3)
+    out, _ = multiplane_sample(
+        PositionalToy(), schedule, 1, n,
+        SamplerSettings(steps=T, harmonizing_steps=n_h, cycle_planes=False),
+        gen, torch.device("cpu"), dtype=torch.float64,
+        observe=lambda t, h, x, eps: seen.append((t, h, tuple(eps.shape))),
+    )
+    gen = torch.Generator().manual_seed(3)
+    draws = (torch.randn((1, n, n, n), generator=gen, dtype=torch.float64).numpy() for _ in iter(int, 1))
+    expected = reference(schedule, n, n_h, draws, cycle=False)
+    np.testing.assert_allclose(out[0].numpy(), expected, rtol=1e-10, atol=1e-12)
+    assert seen == [(3, 0, (1, n, n, n)), (3, 1, (1, n, n, n)), (2, 0, (1, n, n, n)),
+                    (2, 1, (1, n, n, n)), (1, 0, (1, n, n, n))]
 
 
 def test_plane_cycle_changes_result():

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -42,6 +42,9 @@ class SamplerSettings:
     harmonizing_steps: int = 1
     harmonize_across_planes: bool = False
     fusion: bool = False
+    #: False: every step on the same plane (yz), i.e. independent 2D samples stacked
+    #: along x (the ablation baseline of the paper's Fig. 3)
+    cycle_planes: bool = True
     periodic: bool = False
     batch_slices: int = 256
     method: str = "ddpm"
@@ -96,6 +99,7 @@ def multiplane_sample(
     progress: bool = False,
     desc: str = "sample",
     dtype: torch.dtype = torch.float32,
+    observe: Callable[[int, int, torch.Tensor, torch.Tensor], None] | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Run Algorithm 1 (or a variant) and return the final continuous volume.
 
@@ -117,6 +121,9 @@ def multiplane_sample(
         Progress bar over steps and its label.
     dtype
         Precision of the volume and of the random draws.
+    observe
+        Called as ``observe(t, h, x_t, eps)`` after every network pass (h: the
+        harmonizing repeat), for diagnostics.
 
     Returns
     -------
@@ -138,7 +145,9 @@ def multiplane_sample(
             if settings.fusion:
                 eps = sum(denoise(x, t, axis) for axis in PLANE_AXES) / 3.0
             else:
-                eps = denoise(x, t, PLANE_AXES[plane % 3])
+                eps = denoise(x, t, PLANE_AXES[plane % 3 if settings.cycle_planes else 0])
+            if observe is not None:
+                observe(t, h, x, eps)
             z = randn() if s > 0 else None
             if settings.method == "ddim":
                 x_s = schedule.ddim_step(x, eps, t, s, z, settings.eta, settings.clip_x0)
