@@ -77,7 +77,8 @@ def main() -> None:
                 finals.append(float((x > 0).float().mean()))
             cols = []
             for t_max in checkpoints:
-                vals = [tr[max(t for t in tr if t <= t_max)] for tr in traces]
+                done = [t for t in traces[0] if t <= t_max]  # the same steps for every seed
+                vals = [tr[max(done)] for tr in traces] if done else [np.nan]
                 cols.append(f"{np.mean(vals):8.3f}")
             name = f"{'cycle' if cycle else 'one plane'} nh{n_h}"
             repeats = ", ".join(f"{np.mean(p):.3f}" for p in per_repeat)

@@ -28,7 +28,7 @@ from rvegen.diffusion.checkpoint import load_model
 from rvegen.diffusion.multiplane import SamplerSettings, match_fraction, sample_volume, smooth
 from rvegen.generate import volume_seed
 from rvegen.ingest import load_dataset
-from rvegen.pipeline import RunDir
+from rvegen.pipeline import RunDir, reference_dataset
 from rvegen.spec import load_spec
 from rvegen.validate import validate
 from rvegen.volumes import Volume
@@ -140,7 +140,7 @@ def main() -> None:
 
     spec = load_spec(args.spec)
     run = RunDir(spec.run_path)
-    ds = load_dataset(run.dataset)
+    ds = reference_dataset(spec, load_dataset(run.dataset))
     model = load_model(run.model, phases=ds.phases, image_size=ds.patch_size)
     device = pick_device("auto")
     net = model.net.to(device)

@@ -21,15 +21,17 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from . import __version__
 from .atomic import write_text
 from .errors import InputError
 from .export.writers import ExportContext
-from .ingest import file_sha256, ingest, load_dataset, save_dataset
+from .ingest import Dataset, file_sha256, ingest, load_dataset, save_dataset
 from .plugins import registry
 from .spec import Spec
 from .volumes import read_volumes, volume_name
@@ -188,12 +190,30 @@ def run_generate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
              fresh=force)
 
 
+def reference_dataset(spec: Spec, ds: Dataset) -> Dataset:
+    """``ds`` with the real data that ``validate.reference`` asks to compare with."""
+    choice = spec.validate_.reference
+    if choice == "training":
+        return replace(ds, holdout=None)
+    if choice == "fresh":
+        # an independent realization: the same source and processing, another seed
+        data = spec.data.model_copy(update={"holdout": 0.0, "train_slice": None,
+                                            "num_patches": 1})
+        seed = int(np.random.SeedSequence([spec.seed, 1]).generate_state(1)[0])
+        fresh = ingest(data, spec.resolve("."), seed).source
+        meta = {**ds.meta, "reference_label": "fresh synthetic realization"}
+        if ds.kind == "stack":
+            return replace(ds, holdout=fresh, meta=meta)
+        return replace(ds, source=fresh, meta=meta)
+    return ds
+
+
 def run_validate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
     from .render import render_3d
     from .validate import validate, write_report
     from .viz import plot_curves, plot_slices
 
-    ds = load_dataset(run.dataset)
+    ds = reference_dataset(spec, load_dataset(run.dataset))
     vols, _ = _current_volumes(spec, run)
     report = validate(ds, vols, spec.validate_, spec.seed)
     report["spec_hash"] = spec.section_hash("data", "model", "train", "generate", "validate")

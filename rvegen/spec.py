@@ -238,6 +238,12 @@ class ValidateSpec(_Section):
     max_r: Optional[int] = Field(
         None, ge=1, description="Largest lag r (voxels) in the curves; default n/2."
     )
+    reference: Literal["auto", "training", "fresh"] = Field(
+        "auto",
+        description="The real data compared with: 'auto' = a stack's held-out part when "
+        "there is one, else the training data; 'training' = the training data; 'fresh' "
+        "(synthetic sources) = a new, independent realization of the same source.",
+    )
     thresholds: ThresholdSpec = Field(default_factory=ThresholdSpec)
 
 
@@ -302,6 +308,8 @@ class Spec(_Section):
                 f"export.phase_names: needs one name per phase ({self.data.phases}), "
                 f"got {len(names)}"
             )
+        if self.validate_.reference == "fresh" and self.data.synthetic is None:
+            raise ValueError("validate.reference: 'fresh' needs a data.synthetic source")
         if self.export.load_cases and not self.export.periodic_bc:
             raise ValueError("export.load_cases: needs export.periodic_bc: true")
         if mats is not None and len(mats) != self.data.phases:

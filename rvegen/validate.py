@@ -108,9 +108,11 @@ def reference_source(ds: Dataset, size: int) -> tuple[np.ndarray, str]:
 
     A stack's held-out sub-volume when it has one large enough, else the training source.
     """
+    label = ds.meta.get("reference_label")
     if ds.kind == "stack" and ds.holdout is not None:
         if min(ds.holdout.shape) >= size:
-            return ds.holdout, f"held-out sub-volume {'x'.join(map(str, ds.holdout.shape))}"
+            shape = "x".join(map(str, ds.holdout.shape))
+            return ds.holdout, f"{label or 'held-out sub-volume'} {shape}"
     src = ds.source if ds.kind == "stack" else ds.images
     dims = src.shape if ds.kind == "stack" else src.shape[1:]
     if min(dims) < size:
@@ -118,6 +120,8 @@ def reference_source(ds: Dataset, size: int) -> tuple[np.ndarray, str]:
             f"the data ({'x'.join(map(str, dims))}) is smaller than the generated volumes "
             f"({size}); lower generate.size"
         )
+    if label:
+        return src, f"{label} {'x'.join(map(str, src.shape))}"
     note = " (the held-out part is smaller than a volume)" if ds.holdout is not None else ""
     return src, f"training source {'x'.join(map(str, src.shape))}{note}"
 

@@ -11,6 +11,7 @@ import pyvista
 import pytest
 
 from rvegen.pipeline import build
+from rvegen.errors import SpecError
 from rvegen.spec import load_spec
 
 
@@ -117,3 +118,23 @@ def test_cli_schema_and_plugins(tmp_path):
     listing = _cli("plugins").stdout
     for line in ("backbone  compact", "sampler   multiplane", "exporter  abaqus"):
         assert line in listing
+
+
+def test_validation_reference_choices(write_spec):
+    from rvegen.ingest import ingest
+    from rvegen.pipeline import reference_dataset
+
+    spheres = {"kind": "spheres", "shape": [40, 24, 24], "diameter_mean": 6,
+               "diameter_std": 1, "volume_fraction": 0.3}
+    data = {"source": None, "synthetic": spheres, "patch_size": 16, "num_patches": 8, "holdout": 0.5}
+    spec = load_spec(write_spec({"data": data, "validate": {"reference": "fresh"}}))
+    ds = ingest(spec.data, spec.resolve("."), spec.seed)
+    fresh = reference_dataset(spec, ds)
+    # a whole new realization (40 slices, not the 20 held out), not a copy of the data
+    assert fresh.holdout.shape == (40, 24, 24) and fresh.source is ds.source
+    assert not np.array_equal(fresh.holdout[:20], ds.source)
+    assert abs(fresh.holdout.mean() - 0.3) < 0.05
+    training = load_spec(write_spec({"data": data, "validate": {"reference": "training"}}))
+    assert reference_dataset(training, ds).holdout is None
+    with pytest.raises(SpecError, match="validate.reference: 'fresh' needs a data.synthetic"):
+        load_spec(write_spec({"validate": {"reference": "fresh"}}))

@@ -104,9 +104,10 @@ def render(rows: dict[str, dict]) -> str:
         "(area between the curves / area under the reference x 100) of the phase of interest,",
         "r = 0 .. size/2; ensemble-mean = the error of the mean curve of all volumes (as the",
         "paper). 'real floor' = the same error for as many fresh real samples of the same size",
-        "(real sub-volumes in 3D; sets of 32 real crops per plane in 2D): no generator can be",
-        "expected below it with this reference. Paper: 64^3 volumes, 640,000 network",
-        "evaluations each; ours: 32^3 volumes on a 2-core CPU.",
+        "(real sub-volumes in 3D; sets of 32 real crops per plane in 2D): what a generator",
+        "indistinguishable from the real data would score with this reference and count.",
+        "Paper: 64^3 volumes, 640,000 network evaluations each; ours: 32^3 volumes on a",
+        "2-core CPU (wall times: one thread, with other jobs running on the machine).",
         "",
         "| case | comparison | S2 % ours (paper) | L(z) % ours (paper) | real floor S2 / L % "
         "| per volume S2 / L % (one real sample) | abs(dvf) | accepted | evals / volume "
