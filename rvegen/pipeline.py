@@ -196,9 +196,12 @@ def reference_dataset(spec: Spec, ds: Dataset) -> Dataset:
     if choice == "training":
         return replace(ds, holdout=None)
     if choice == "fresh":
-        # an independent realization: the same source and processing, another seed
-        data = spec.data.model_copy(update={"holdout": 0.0, "train_slice": None,
-                                            "num_patches": 1})
+        # an independent realization: the same source and processing, another seed, and
+        # 4x the slices (stacks) or images (2D), so that the reference is not itself noisy
+        synthetic = spec.data.synthetic.model_copy(
+            update={"shape": [4 * spec.data.synthetic.shape[0], *spec.data.synthetic.shape[1:]]})
+        data = spec.data.model_copy(update={"synthetic": synthetic, "holdout": 0.0,
+                                            "train_slice": None, "num_patches": 1})
         seed = int(np.random.SeedSequence([spec.seed, 1]).generate_state(1)[0])
         fresh = ingest(data, spec.resolve("."), seed).source
         meta = {**ds.meta, "reference_label": "fresh synthetic realization"}

@@ -242,7 +242,8 @@ class ValidateSpec(_Section):
         "auto",
         description="The real data compared with: 'auto' = a stack's held-out part when "
         "there is one, else the training data; 'training' = the training data; 'fresh' "
-        "(synthetic sources) = a new, independent realization of the same source.",
+        "(synthetic sources) = a new, independent realization of the same source with 4x "
+        "the slices (stacks) or images (2D), so that the reference is not itself noisy.",
     )
     thresholds: ThresholdSpec = Field(default_factory=ThresholdSpec)
 

@@ -130,8 +130,8 @@ def test_validation_reference_choices(write_spec):
     spec = load_spec(write_spec({"data": data, "validate": {"reference": "fresh"}}))
     ds = ingest(spec.data, spec.resolve("."), spec.seed)
     fresh = reference_dataset(spec, ds)
-    # a whole new realization (40 slices, not the 20 held out), not a copy of the data
-    assert fresh.holdout.shape == (40, 24, 24) and fresh.source is ds.source
+    # a whole new realization (4 x 40 slices, not the 20 held out), not a copy of the data
+    assert fresh.holdout.shape == (160, 24, 24) and fresh.source is ds.source
     assert not np.array_equal(fresh.holdout[:20], ds.source)
     assert abs(fresh.holdout.mean() - 0.3) < 0.05
     training = load_spec(write_spec({"data": data, "validate": {"reference": "training"}}))
