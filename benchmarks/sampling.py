@@ -49,6 +49,8 @@ SETTINGS = {
     "s100 nh2 ddim0 vf": SamplerSettings(steps=100, harmonizing_steps=2, method="ddim", eta=0.0,
                                          target_fraction=-1),
     "T1000 nh1 vf": SamplerSettings(steps=1000, harmonizing_steps=1, target_fraction=-1),
+    "s100 nh1 vf s0.75": SamplerSettings(steps=100, harmonizing_steps=1, target_fraction=-1,
+                                         smooth_sigma=0.75),
     "s100 nh1 vf s1": SamplerSettings(steps=100, harmonizing_steps=1, target_fraction=-1,
                                       smooth_sigma=1.0),
     "s100 nh1 vf s1.5": SamplerSettings(steps=100, harmonizing_steps=1, target_fraction=-1,
