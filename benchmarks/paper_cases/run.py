@@ -83,6 +83,7 @@ def summarize(case: str) -> dict:
         "downscale": spec.data.downscale,
         "backbone": f"{spec.model.backbone} {spec.model.preset}",
         "train_steps": spec.train.steps,
+        # seconds of the last `train` call: a resumed run counts only its last part
         "train_minutes": state["train"]["seconds"] / 60,
         "sampler": sampler,
         "threads": torch.get_num_threads(),
@@ -108,6 +109,7 @@ def render(rows: dict[str, dict]) -> str:
         "indistinguishable from the real data would score with this reference and count.",
         "Paper: 64^3 volumes, 640,000 network evaluations each; ours: 32^3 volumes on a",
         "2-core CPU (wall times: one thread, with other jobs running on the machine).",
+        "How these figures were made and why some are above the paper's: README.md here.",
         "",
         "| case | comparison | S2 % ours (paper) | L(z) % ours (paper) | real floor S2 / L % "
         "| per volume S2 / L % (one real sample) | abs(dvf) | accepted | evals / volume "
@@ -157,9 +159,11 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
     rows_file = args.results.with_suffix(".json")
-    rows = json.loads(rows_file.read_text()) if rows_file.exists() else {}
     for case in args.cases or CASES:
-        rows[case] = summarize(case)
+        row = summarize(case)
+        # read the rows just before writing: another run may have added its case meanwhile
+        rows = json.loads(rows_file.read_text()) if rows_file.exists() else {}
+        rows[case] = row
         write_text(rows_file, json.dumps(rows, indent=2))
         write_text(args.results, render(rows))
         r = rows[case]
