@@ -194,7 +194,9 @@ def validate(
     three_d = ds.kind == "stack"
     rng = np.random.default_rng(seed)
     reals, where = real_samples(ds, size, cfg.reference_samples, rng)
-    real_desc = [describe(s, phases, max_r, None if three_d else 0, metrics) for s in reals]
+    # real samples: whole sub-volumes in 3D; sets of crops along axis 0 per plane in 2D
+    real_axis = None if three_d else 0
+    real_desc = [describe(s, phases, max_r, real_axis, metrics) for s in reals]
     reference = _mean(real_desc)
     real_errors = [_errors(reference, d) for d in real_desc]
     names = list(CURVES) + ["volume_fraction"]
@@ -209,7 +211,7 @@ def validate(
     # The floor of the ensemble-mean error: as many fresh real samples as volumes, averaged.
     fresh, _ = real_samples(ds, size, len(volumes), rng)
     real_ensemble = _errors(reference, _mean(
-        [describe(s, phases, max_r, None if three_d else 0, metrics) for s in fresh]))
+        [describe(s, phases, max_r, real_axis, metrics) for s in fresh]))
     if cfg.mode == "calibrated":
         thresholds = {k: spread[k][f"q{cfg.quantile:g}"] for k in names}
     else:
