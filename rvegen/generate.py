@@ -21,6 +21,42 @@ def volume_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
+def sampler_settings(
+    cfg: GenerateSpec, phases: int, fractions: list[float] | None
+) -> SamplerSettings:
+    """The sampler's settings from the spec's generate section and the data's fractions.
+
+    Raises
+    ------
+    SpecError
+        If a binary-only option is asked for multi-phase data.
+    """
+    binary = phases == 2 and fractions is not None
+    guidance = binary if cfg.fraction_guidance is None else cfg.fraction_guidance
+    for name, wanted in (("fraction_guidance", guidance),
+                         ("match_volume_fraction", cfg.match_volume_fraction)):
+        if wanted and not binary:
+            raise SpecError(f"generate.{name}: only for binary data (data.phases: 2)")
+    return SamplerSettings(
+        steps=cfg.steps,
+        harmonizing_steps=cfg.harmonizing_steps,
+        harmonize_across_planes=cfg.harmonize_across_planes,
+        fusion=cfg.fusion,
+        periodic=cfg.periodic,
+        batch_slices=cfg.batch_slices,
+        method=cfg.method,
+        eta=cfg.eta,
+        clip_x0=cfg.clip_x0,
+        pool_sigma=cfg.pool_sigma,
+        pool_taper=cfg.pool_taper,
+        fraction_guidance=guidance,
+        start_from_data_mean=cfg.start_from_data_mean and fractions is not None,
+        target_fraction=fractions[1] if binary else None,
+        match_fraction=cfg.match_volume_fraction,
+        smooth_sigma=cfg.smooth_sigma,
+    )
+
+
 def generate(
     model_path: Path,
     cfg: GenerateSpec,
@@ -29,7 +65,7 @@ def generate(
     phases: int | None = None,
     image_size: int | None = None,
     fingerprint: str = "",
-    volume_fraction: float | None = None,
+    fractions: list[float] | None = None,
     root_attrs: dict | None = None,
     progress: bool = True,
     fresh: bool = False,
@@ -50,8 +86,9 @@ def generate(
         Checked against the checkpoint.
     fingerprint
         Identity of the settings; volumes made with another fingerprint are discarded.
-    volume_fraction
-        Fraction of phase 1 in the data, for ``cfg.match_volume_fraction``.
+    fractions
+        The data's phase fractions: the target of fraction guidance and matching, and
+        the start mean.
     root_attrs
         Extra root attributes (voxel size, unit, ...).
     progress
@@ -71,21 +108,7 @@ def generate(
             f"(got {cfg.steps})"
         )
     sample = registry().get("sampler", cfg.sampler, "generate.sampler")
-    if cfg.match_volume_fraction and (model.phases != 2 or volume_fraction is None):
-        raise SpecError("generate.match_volume_fraction: only for binary data")
-    settings = SamplerSettings(
-        steps=cfg.steps,
-        harmonizing_steps=cfg.harmonizing_steps,
-        harmonize_across_planes=cfg.harmonize_across_planes,
-        fusion=cfg.fusion,
-        periodic=cfg.periodic,
-        batch_slices=cfg.batch_slices,
-        method=cfg.method,
-        eta=cfg.eta,
-        clip_x0=cfg.clip_x0,
-        target_fraction=volume_fraction if cfg.match_volume_fraction else None,
-        smooth_sigma=cfg.smooth_sigma,
-    )
+    settings = sampler_settings(cfg, model.phases, fractions)
     net = model.net.to(device)
     done = set() if fresh else finished(out_path, fingerprint)
     attrs = {"phases": model.phases, "size": size, **(root_attrs or {})}
@@ -96,6 +119,7 @@ def generate(
         labels, info = sample(
             net, model.schedule, model.phases, model.channels, size, settings,
             volume_seed(seed, i), device, progress, desc=f"volume {i + 1}/{cfg.count}",
+            fractions=fractions,
         )
         append_volume(
             out_path,

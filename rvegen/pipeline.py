@@ -99,7 +99,7 @@ def _init_path(spec: Spec) -> Path | None:
 
 def train_identity(spec: Spec, run: RunDir) -> str:
     """What makes a training run resumable: everything but its length and device."""
-    train = spec.train.model_dump(exclude={"steps", "checkpoint_every", "device"})
+    train = spec.train.model_dump(exclude={"steps", "checkpoint_every", "snapshot_steps", "device"})
     init = _init_path(spec)
     return _sha(
         spec.section_hash("model"), json.dumps(train, sort_keys=True),
@@ -185,7 +185,7 @@ def run_generate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
     ds = load_dataset(run.dataset)
     generate(run.model, spec.generate, run.volumes, spec.seed, phases=ds.phases,
              image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
-             volume_fraction=ds.meta["volume_fractions"][1] if ds.phases == 2 else None,
+             fractions=list(ds.meta["volume_fractions"]),
              root_attrs={"voxel_size": ds.voxel_size, "unit": ds.unit}, progress=progress,
              fresh=force)
 

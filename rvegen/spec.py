@@ -163,6 +163,11 @@ class TrainSpec(_Section):
     ema_decay: float = Field(0.999, ge=0, lt=1, description="EMA decay of sampling weights.")
     grad_clip: float = Field(1.0, gt=0, description="Gradient-norm clip.")
     checkpoint_every: int = Field(200, ge=1, description="Steps between checkpoints.")
+    snapshot_steps: list[int] = Field(
+        default_factory=list,
+        description="Also keep the EMA weights at these steps as model/snapshots/"
+        "model_<step>.pt (training curves: error against steps).",
+    )
     init_from: Optional[str] = Field(
         None,
         description="Checkpoint to start from (fine-tuning), relative to the spec file.",
@@ -170,25 +175,60 @@ class TrainSpec(_Section):
     device: str = Field("auto", description="'auto' (cuda > mps > cpu), 'cpu', 'cuda', ...")
 
 
-class GenerateSpec(_Section):
-    """Multi-plane harmonized sampling of 3D volumes (the paper's Algorithm 1)."""
+#: Field values of ``generate.preset: paper`` (Algorithm 1 as published) that a spec may
+#: still override one by one.
+PAPER_SAMPLER = {
+    "steps": 1000, "harmonizing_steps": 10, "pool_sigma": 0.0, "fraction_guidance": False,
+    "start_from_data_mean": False,
+}
 
+
+class GenerateSpec(_Section):
+    """Multi-plane sampling of 3D volumes (the paper's Algorithm 1 and rvegen's variant)."""
+
+    preset: Literal["rvegen", "paper"] = Field(
+        "rvegen",
+        description="'rvegen': 100 strided steps with cross-slice pooling and fraction "
+        "guidance (3,200 evaluations per 32^3 volume); 'paper': Algorithm 1 as published "
+        "(T steps, n_h = 10, none of rvegen's additions). Fields given here override it.",
+    )
     sampler: str = Field("multiplane", description="Registered sampler name.")
     count: int = Field(4, ge=1, description="Number of volumes.")
     size: Optional[int] = Field(
         None, ge=4, description="Edge m of the m^3 volume; default the patch size."
     )
     steps: int = Field(
-        1000, ge=1, description="Reverse steps (T = faithful; fewer = strided schedule)."
+        100, ge=1, description="Reverse steps (T = faithful; fewer = strided schedule)."
     )
     harmonizing_steps: int = Field(
-        10, ge=1, description="n_h: denoise/re-noise repeats per step (paper: 10)."
+        1, ge=1, description="n_h: denoise/re-noise repeats per step (paper: 10)."
     )
     harmonize_across_planes: bool = Field(
         False, description="Move to the next plane at every harmonizing repeat."
     )
     fusion: bool = Field(
-        False, description="Average the noise predicted along the three planes per step."
+        False, description="Average the prediction made along the three planes per step."
+    )
+    pool_sigma: float = Field(
+        2.0, ge=0, le=16,
+        description="Cross-slice pooling: the model sees the slices averaged with a "
+        "Gaussian of up to this width (voxels) along the plane normal, at the lower noise "
+        "level that the average has; keeps neighbouring slices coherent. 0 = the paper.",
+    )
+    pool_taper: float = Field(
+        0.8, gt=0,
+        description="Noise-to-signal ratio sqrt((1 - a_t) / a_t) below which the pooling "
+        "width tapers linearly to zero.",
+    )
+    fraction_guidance: Optional[bool] = Field(
+        None,
+        description="Shift the predicted clean volume at every step so that the data's "
+        "fraction of voxels is phase 1 (binary data). Default: on for binary data.",
+    )
+    start_from_data_mean: bool = Field(
+        True,
+        description="Start from the mean that the data keeps at step T (the paper's betas "
+        "leave a_T = 0.0064 > 0) instead of zero-mean noise.",
     )
     method: Literal["ddpm", "ddim"] = Field(
         "ddpm", description="Reverse step: DDPM posterior (the paper) or DDIM."
@@ -199,18 +239,25 @@ class GenerateSpec(_Section):
     )
     match_volume_fraction: bool = Field(
         False, description="Binary data: label the data's volume fraction of voxels (the "
-        "largest values) as phase 1 instead of thresholding at 0.",
+        "largest values) as phase 1 instead of thresholding at 0 (post-processing; "
+        "fraction_guidance makes it unnecessary).",
     )
     smooth_sigma: float = Field(
         0.0, ge=0, description="Gaussian filter (voxels) of the final continuous volume "
-        "before labelling; with match_volume_fraction it merges the fragments that "
-        "multi-plane sampling leaves (measure it: benchmarks/sampling.py).",
+        "before labelling (post-processing; measure it with benchmarks/sampling.py).",
     )
     periodic: bool = Field(False, description="Circular padding so the volume tiles.")
     batch_slices: int = Field(
         256, ge=1, description="Most slices per forward pass (memory budget)."
     )
     device: str = Field("auto")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") == "paper":
+            return {**PAPER_SAMPLER, **data}
+        return data
 
 
 class ThresholdSpec(_Section):

@@ -4,7 +4,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from rvegen.diffusion.multiplane import SamplerSettings, multiplane_sample
+from rvegen.diffusion.multiplane import (
+    PlaneDenoiser,
+    PooledDenoiser,
+    SamplerSettings,
+    data_mean,
+    gaussian_kernel,
+    guide_fraction,
+    initial_noise,
+    multiplane_sample,
+    pool_along,
+    sample_volume,
+)
 from rvegen.diffusion.schedule import Schedule
 
 
@@ -81,17 +92,91 @@ def test_single_plane_ablation_and_observer():
 
 
 def test_plane_cycle_changes_result():
-    """Stacking along one plane only (a wrong cycle) would give another volume."""
+    """The same draws give another volume when every step stays on one plane."""
     n, T = 4, 3
     schedule = Schedule(T, 1e-4, 0.3)
-    gen = torch.Generator().manual_seed(7)
-    out, _ = multiplane_sample(PositionalToy(), schedule, 1, n,
-                               SamplerSettings(steps=T), gen, torch.device("cpu"))
-    gen = torch.Generator().manual_seed(7)
-    fused, _ = multiplane_sample(PositionalToy(), schedule, 1, n,
-                                 SamplerSettings(steps=T, fusion=True), gen,
-                                 torch.device("cpu"))
-    assert not torch.allclose(out, fused)
+    results = []
+    for cycle in (True, False):
+        gen = torch.Generator().manual_seed(7)
+        out, _ = multiplane_sample(PositionalToy(), schedule, 1, n,
+                                   SamplerSettings(steps=T, cycle_planes=cycle), gen,
+                                   torch.device("cpu"), dtype=torch.float64)
+        results.append(out)
+    assert not torch.allclose(results[0], results[1])
+
+
+def test_pool_along_keeps_constants_and_wraps_periodically():
+    x = torch.randn(1, 6, 5, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    w = gaussian_kernel(1.5)
+    assert abs(float(w.sum()) - 1.0) < 1e-12 and len(w) == 2 * 6 + 1
+    const = torch.full((1, 6, 5, 4), 0.3, dtype=torch.float64)
+    for periodic in (True, False):
+        torch.testing.assert_close(pool_along(const, 1, w, periodic), const)
+    # periodic pooling commutes with a roll along the pooled axis
+    torch.testing.assert_close(
+        pool_along(torch.roll(x, 2, dims=1), 1, w, True), torch.roll(pool_along(x, 1, w, True), 2, dims=1)
+    )
+    # by hand: one voxel, periodic, along x (n = 4, kernel radius 6 wraps around)
+    by_hand = sum(w[j] * x[0, 0, 0, (j - 6) % 4] for j in range(len(w)))
+    assert abs(float(pool_along(x, 3, w, True)[0, 0, 0, 0]) - float(by_hand)) < 1e-12
+
+
+class ZeroNoise(nn.Module):
+    """Predicts no noise at all: x0_hat = x_t / sqrt(a_t'), which exposes the step t' used."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def forward(self, x, t):
+        self.steps.append(int(t[0]))
+        return torch.zeros_like(x)
+
+
+def test_pooled_prediction_asks_at_the_pooled_noise_level():
+    schedule = Schedule(1000, 1e-4, 1e-2)
+    net = ZeroNoise()
+    pooled = PooledDenoiser(PlaneDenoiser(net, torch.device("cpu"), 64), schedule, periodic=True)
+    x = torch.randn(1, 8, 8, 8, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    t, sigma = 600, 2.0
+    w = gaussian_kernel(sigma)
+    a = schedule.alpha_bar(t)
+    c = 1.0 / np.sqrt(a + (1 - a) * float((w**2).sum()))
+    t_eff = schedule.nearest_step(c * c * a)
+    assert t_eff < t  # averaging removes noise: a lower noise level
+    x0 = pooled.x0(x, t, 0, sigma)
+    assert net.steps == [t_eff]
+    expected = c * pool_along(x, 1, w, True) / np.sqrt(schedule.alpha_bar(t_eff))
+    torch.testing.assert_close(x0, expected)
+    # no pooling: the plain prediction at t
+    torch.testing.assert_close(pooled.x0(x, t, 0, 0.0), x / np.sqrt(a))
+
+
+def test_fraction_guidance_sets_the_fraction_and_keeps_the_ranking():
+    x0 = torch.randn(1, 10, 10, 10, generator=torch.Generator().manual_seed(3))
+    guided = guide_fraction(x0, 0.137)
+    assert int((guided > 0).sum()) == 137
+    torch.testing.assert_close(guided - x0, torch.full_like(x0, float((guided - x0)[0, 0, 0, 0])))
+
+
+def test_guided_pooled_sampler_gives_the_target_fraction():
+    schedule = Schedule(50, 1e-4, 0.05)
+    settings = SamplerSettings(steps=10, pool_sigma=1.5, fraction_guidance=True,
+                               start_from_data_mean=True, target_fraction=0.3)
+    labels, info = sample_volume(PositionalToy(), schedule, 2, 1, 8, settings, seed=5,
+                                 device=torch.device("cpu"), fractions=[0.7, 0.3])
+    # the last x0 prediction has exactly 30 % of voxels > 0 and the last step is its mean
+    assert abs(labels.mean() - 0.3) < 0.01
+    assert info.evaluations == 10 * 8
+
+
+def test_initial_noise_carries_the_terminal_mean():
+    schedule = Schedule(1000, 1e-4, 1e-2)
+    mean = data_mean(2, [0.86, 0.14])
+    x = initial_noise((1, 40, 40, 40), schedule, mean, torch.Generator().manual_seed(0),
+                      torch.float64)
+    expected = np.sqrt(schedule.alpha_bar(1000)) * (2 * 0.14 - 1)
+    assert abs(float(x.mean()) - expected) < 4 / 40**1.5
 
 
 def test_match_fraction_and_smoothing():

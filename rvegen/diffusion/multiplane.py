@@ -9,9 +9,27 @@ RePaint.
 The faithful chain is ``steps == T``. Fewer steps give a strided schedule whose reverse
 step is the DDPM posterior over the skipped steps (or a DDIM step, Song et al. 2021) and
 whose re-noise is the closed form q(x_t | x_s). ``harmonize_across_planes`` moves to the
-next plane at every repeat, ``fusion`` averages the noise predicted along the three
+next plane at every repeat, ``fusion`` averages the prediction made along the three
 planes, and ``clip_x0`` clips the predicted clean volume to [-1, 1] at every step (Ho et
-al.'s "clip_denoised"), which suits phase-label data bounded to that range.
+al.'s "clip_denoised").
+
+Two additions make the 3D volume coherent (``benchmarks/sampling.py`` measures them):
+
+* **Cross-slice pooling** (``pool_sigma``). A 2D model sees one slice: at high noise its
+  prediction for neighbouring slices is independent, so the volume fills with stripes
+  along the plane normal that the next plane reads as noise, and structure never builds
+  up; what is left at the end is committed noise (speckle). Instead, the model is shown
+  the slices averaged with a Gaussian of width ``sigma(t)`` along the normal: that average
+  has the same signal (for structures wider than the window) and less noise, i.e. it is a
+  noisy image at a lower noise level t' < t, which is what the model is asked at. The
+  prediction is then consistent across neighbouring slices and as confident as the pooled
+  evidence allows. ``sigma(t) = pool_sigma * min(1, r(t) / pool_taper)`` with r the
+  noise-to-signal ratio, so pooling fades out as the structure sharpens.
+* **Fraction guidance** (``fraction_guidance``). Multi-plane sampling drifts towards the
+  majority phase (a slice model uncertain about a feature shrinks it towards the prior
+  mean). At every step the predicted clean volume is shifted so that the target fraction
+  of its voxels lies in phase 1: the x0 prediction is conditioned on the volume fraction,
+  a global constraint, and the final labels need no fraction matching afterwards.
 """
 
 from __future__ import annotations
@@ -22,6 +40,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -36,7 +55,7 @@ PLANE_NAMES = ("yz", "xz", "xy")
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """What Algorithm 1 and its accelerated variants need to know."""
+    """What Algorithm 1 and its variants need to know."""
 
     steps: int
     harmonizing_steps: int = 1
@@ -50,7 +69,18 @@ class SamplerSettings:
     method: str = "ddpm"
     eta: float = 1.0
     clip_x0: bool = False
+    #: largest Gaussian width (voxels) of cross-slice pooling; 0 = the paper (no pooling)
+    pool_sigma: float = 0.0
+    #: noise-to-signal ratio below which the pooling width tapers linearly to zero
+    pool_taper: float = 0.8
+    #: shift the x0 prediction at every step so that target_fraction of voxels is phase 1
+    fraction_guidance: bool = False
+    #: start from q(x_T)'s mean (the data's mean at the terminal SNR) instead of zero
+    start_from_data_mean: bool = False
+    #: fraction of phase 1 (binary data): the guidance target and/or final matching
     target_fraction: float | None = None
+    #: label the target fraction of voxels (largest values) instead of thresholding at 0
+    match_fraction: bool = False
     smooth_sigma: float = 0.0
 
 
@@ -88,6 +118,111 @@ class PlaneDenoiser:
         return out.movedim(0, axis + 1)
 
 
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    """Normalised 1D Gaussian weights, truncated at 4 sigma."""
+    radius = max(1, int(4.0 * sigma + 0.5))
+    r = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    w = torch.exp(-0.5 * (r / sigma) ** 2)
+    return w / w.sum()
+
+
+def pool_along(x: torch.Tensor, dim: int, weights: torch.Tensor, periodic: bool) -> torch.Tensor:
+    """Convolve ``x`` with 1D ``weights`` along ``dim`` (reflected or wrapped at the ends)."""
+    n = x.shape[dim]
+    radius = len(weights) // 2
+    moved = x.movedim(dim, -1)
+    flat = moved.reshape(-1, 1, n)
+    if periodic:
+        reps = -(-radius // n)  # whole copies needed on each side
+        padded = torch.cat([flat] * (2 * reps + 1), dim=-1)
+        padded = padded[..., reps * n - radius : reps * n + n + radius]
+    else:
+        # reflect needs pad < n; longer kernels fall back to replicating the edge slice
+        mode = "reflect" if radius < n else "replicate"
+        padded = F.pad(flat, (radius, radius), mode=mode)
+    out = F.conv1d(padded, weights.to(x.dtype).to(x.device).view(1, 1, -1))
+    return out.reshape(moved.shape).movedim(-1, dim)
+
+
+class PooledDenoiser:
+    """The x0 prediction of a plane denoiser, optionally from cross-slice pooled input."""
+
+    def __init__(self, denoise: PlaneDenoiser, schedule: Schedule, periodic: bool) -> None:
+        self.denoise = denoise
+        self.schedule = schedule
+        self.periodic = periodic
+
+    def x0(self, x: torch.Tensor, t: int, axis: int, sigma: float) -> torch.Tensor:
+        """x0 predicted for ``x`` (C, z, y, x) at step t along ``axis``.
+
+        With ``sigma > 0`` the slices are first averaged with a Gaussian of that width
+        along the plane normal. Independent noise of variance 1 - a_t shrinks to
+        (1 - a_t) sum(w^2) while the signal sqrt(a_t) x0 stays (where x0 varies slowly
+        across the window); rescaled to unit total variance this is a noisy image at
+        a_eff = c^2 a_t, c = 1 / sqrt(a_t + (1 - a_t) sum(w^2)), which the model is asked at
+        the nearest step t'.
+        """
+        sched = self.schedule
+        if sigma <= 0:
+            return sched.predict_x0(x, self.denoise(x, t, axis), t)
+        weights = gaussian_kernel(sigma)
+        pooled = pool_along(x, axis + 1, weights, self.periodic)
+        a_t = sched.alpha_bar(t)
+        c = 1.0 / np.sqrt(a_t + (1.0 - a_t) * float((weights**2).sum()))
+        t_eff = sched.nearest_step(c * c * a_t)
+        scaled = c * pooled
+        return sched.predict_x0(scaled, self.denoise(scaled, t_eff, axis), t_eff)
+
+
+def pool_width(settings: SamplerSettings, schedule: Schedule, t: int) -> float:
+    """sigma(t) of cross-slice pooling: full width at high noise, fading to 0."""
+    if settings.pool_sigma <= 0:
+        return 0.0
+    ratio = schedule.noise_to_signal(t) / settings.pool_taper
+    return settings.pool_sigma * min(1.0, ratio)
+
+
+def guide_fraction(x0: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Shift a one-channel x0 (1, z, y, x) so that ``fraction`` of its voxels are > 0.
+
+    The shift is the (1 - fraction) quantile: the ranking of voxels is kept, only the
+    level that separates the phases moves.
+    """
+    flat = x0.reshape(-1)
+    k = int(round((1.0 - fraction) * flat.numel()))
+    k = min(max(k, 1), flat.numel())
+    tau = flat.kthvalue(k).values
+    upper = flat[flat > tau].min() if (flat > tau).any() else tau
+    return x0 - 0.5 * (tau + upper)
+
+
+def initial_noise(
+    shape: tuple[int, ...], schedule: Schedule, mean: torch.Tensor | None,
+    generator: torch.Generator, dtype: torch.dtype,
+) -> torch.Tensor:
+    """x_T: standard normal, or normal around q(x_T)'s mean sqrt(a_T) E[x0] when given.
+
+    The paper's linear betas end at a_T = 0.0064, not 0: a real x_T still carries
+    sqrt(a_T) times the data's mean, which a model reads off a whole slice. Starting at
+    zero mean asks for the 50 % phase mix at first (the 2D model then over-produces the
+    minority phase).
+    """
+    z = torch.randn(shape, generator=generator, dtype=dtype)
+    if mean is None:
+        return z
+    a_T = schedule.alpha_bar(schedule.timesteps)
+    view = (-1,) + (1,) * (len(shape) - 1)
+    return np.sqrt(a_T) * mean.to(dtype).view(view) + np.sqrt(1.0 - a_T) * z
+
+
+def data_mean(phases: int, fractions: list[float] | None) -> torch.Tensor | None:
+    """E[x0] in model space per channel, from the phase fractions (None if unknown)."""
+    if fractions is None:
+        return None
+    f = torch.tensor(fractions, dtype=torch.float64)
+    return (2.0 * f[1:2] - 1.0) if phases == 2 else (2.0 * f - 1.0)
+
+
 def multiplane_sample(
     net: nn.Module,
     schedule: Schedule,
@@ -100,6 +235,7 @@ def multiplane_sample(
     desc: str = "sample",
     dtype: torch.dtype = torch.float32,
     observe: Callable[[int, int, torch.Tensor, torch.Tensor], None] | None = None,
+    start_mean: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Run Algorithm 1 (or a variant) and return the final continuous volume.
 
@@ -122,8 +258,10 @@ def multiplane_sample(
     dtype
         Precision of the volume and of the random draws.
     observe
-        Called as ``observe(t, h, x_t, eps)`` after every network pass (h: the
-        harmonizing repeat), for diagnostics.
+        Called as ``observe(t, h, x_t, x0_hat)`` after every network pass (h: the
+        harmonizing repeat; x0_hat after pooling and guidance), for diagnostics.
+    start_mean
+        E[x0] per channel; used when ``settings.start_from_data_mean``.
 
     Returns
     -------
@@ -131,23 +269,38 @@ def multiplane_sample(
         The volume x_0 (C, m, m, m) on the CPU, and the number of 2D network evaluations.
     """
     denoise = PlaneDenoiser(net, device, settings.batch_slices)
+    pooled = PooledDenoiser(denoise, schedule, settings.periodic)
+    shape = (channels, size, size, size)
+    guided = settings.fraction_guidance
+    if guided and (channels != 1 or settings.target_fraction is None):
+        raise ValueError("fraction guidance needs binary data and a target fraction")
+    # the x0 prediction is altered (then the step works from it) or used as the model gave it
+    alters_x0 = guided or settings.pool_sigma > 0 or settings.fusion
 
     def randn() -> torch.Tensor:
-        return torch.randn((channels, size, size, size), generator=generator, dtype=dtype).to(device)
+        return torch.randn(shape, generator=generator, dtype=dtype).to(device)
 
-    x = randn()
+    mean = start_mean if settings.start_from_data_mean else None
+    x = initial_noise(shape, schedule, mean, generator, dtype).to(device)
     plane = 0
     pairs = strided_steps(schedule.timesteps, settings.steps)
     for t, s in tqdm(pairs, desc=desc, unit="step", disable=not progress, leave=False):
         # At the last step (s = 0) there is no re-noise, so one repeat is all it takes.
         repeats = settings.harmonizing_steps if s > 0 else 1
+        sigma = pool_width(settings, schedule, t)
         for h in range(repeats):
-            if settings.fusion:
-                eps = sum(denoise(x, t, axis) for axis in PLANE_AXES) / 3.0
+            axes = PLANE_AXES if settings.fusion else (
+                PLANE_AXES[plane % 3 if settings.cycle_planes else 0],)
+            if alters_x0:
+                x0 = sum(pooled.x0(x, t, axis, sigma) for axis in axes) / len(axes)
+                if guided:
+                    x0 = guide_fraction(x0, settings.target_fraction)
+                eps = schedule.eps_from_x0(x, x0, t)
             else:
-                eps = denoise(x, t, PLANE_AXES[plane % 3 if settings.cycle_planes else 0])
+                eps = denoise(x, t, axes[0])
+                x0 = None
             if observe is not None:
-                observe(t, h, x, eps)
+                observe(t, h, x, schedule.predict_x0(x, eps, t) if x0 is None else x0)
             z = randn() if s > 0 else None
             if settings.method == "ddim":
                 x_s = schedule.ddim_step(x, eps, t, s, z, settings.eta, settings.clip_x0)
@@ -174,9 +327,8 @@ def smooth(x: torch.Tensor, sigma: float, periodic: bool) -> torch.Tensor:
 def match_fraction(x: torch.Tensor, fraction: float) -> np.ndarray:
     """Binary labels with phase 1 on the ``fraction`` of voxels where x is largest.
 
-    Multi-plane sampling tends to under-produce the minority phase (each voxel must look
-    right from three planes); thresholding the final volume at its own quantile instead of
-    at 0 restores the data's volume fraction while keeping the ranking the model produced.
+    Thresholding the final volume at its own quantile instead of at 0 gives the data's
+    volume fraction exactly while keeping the ranking the model produced.
     """
     flat = x.flatten().double()
     k = int(round(fraction * flat.numel()))
@@ -197,18 +349,24 @@ def sample_volume(
     device: torch.device,
     progress: bool = False,
     desc: str = "sample",
+    fractions: list[float] | None = None,
 ) -> tuple[np.ndarray, SampleInfo]:
-    """One labelled (m, m, m) uint8 volume in (z, y, x) order, with its provenance."""
+    """One labelled (m, m, m) uint8 volume in (z, y, x) order, with its provenance.
+
+    ``fractions`` are the data's phase fractions (the start mean when
+    ``settings.start_from_data_mean``).
+    """
     if hasattr(net, "set_periodic"):
         net.set_periodic(settings.periodic)
     generator = torch.Generator().manual_seed(int(seed))
     start = time.perf_counter()
     x, evaluations = multiplane_sample(
-        net, schedule, channels, size, settings, generator, device, progress, desc
+        net, schedule, channels, size, settings, generator, device, progress, desc,
+        start_mean=data_mean(phases, fractions),
     )
     if settings.smooth_sigma > 0:
         x = smooth(x, settings.smooth_sigma, settings.periodic)
-    if settings.target_fraction is not None:
+    if settings.match_fraction and settings.target_fraction is not None:
         labels = match_fraction(x[0], settings.target_fraction)
     else:
         labels = model_to_labels(x, phases, channel_dim=0).numpy()

@@ -137,6 +137,20 @@ class Schedule:
             out = out + sigma * noise
         return out
 
+    def eps_from_x0(self, x_t: torch.Tensor, x0: torch.Tensor, t: int) -> torch.Tensor:
+        """The noise that takes ``x0`` to ``x_t`` at step t: (x_t - sqrt(a_t) x0) / sqrt(1 - a_t)."""
+        a_t = self.alpha_bar(t)
+        return (x_t - np.sqrt(a_t) * x0) / np.sqrt(1.0 - a_t)
+
+    def nearest_step(self, alpha_bar: float) -> int:
+        """The step t in 1..T whose alpha_bar_t is closest to ``alpha_bar``."""
+        return int(np.argmin(np.abs(self.alpha_bars[1:] - alpha_bar))) + 1
+
+    def noise_to_signal(self, t: int) -> float:
+        """sqrt((1 - a_t) / a_t): the noise standard deviation per unit of signal at step t."""
+        a_t = self.alpha_bar(t)
+        return float(np.sqrt((1.0 - a_t) / a_t))
+
     def posterior(self, t: int, s: int) -> tuple[float, float, float]:
         """Coefficients of q(x_s | x_t, x_0): (coef_x0, coef_xt, variance)."""
         a_t, a_s = self.alpha_bar(t), self.alpha_bar(s)

@@ -11,6 +11,7 @@ import copy
 import csv
 import io
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,7 @@ def train(
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     losses: list[float] = []
     start = 0
+    seconds_before = 0.0  # training seconds of earlier calls (resumes add up)
 
     ckpt_path = out_dir / CHECKPOINT
     resumed = False
@@ -171,6 +173,7 @@ def train(
             opt.load_state_dict(ckpt["optimizer"])
             losses = list(ckpt["losses"])
             start = int(ckpt["step"])
+            seconds_before = float(ckpt.get("train_seconds", 0.0))
             resumed = True
     if not resumed and init_from is not None:
         init = read_checkpoint(init_from)
@@ -200,8 +203,11 @@ def train(
 
     patches = torch.from_numpy(dataset.patches)
 
+    clock = time.perf_counter()
+
     def payload(step: int) -> dict[str, Any]:
         return {
+            "train_seconds": seconds_before + time.perf_counter() - clock,
             "backbone": model.backbone,
             "backbone_config": backbone_config,
             "image_size": n,
@@ -254,6 +260,11 @@ def train(
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             save_checkpoint(ckpt_path, payload(step + 1))
             _write_loss(out_dir, losses)
+        if step + 1 in cfg.snapshot_steps:
+            snap = payload(step + 1)
+            for key in ("model", "optimizer", "losses"):
+                snap.pop(key)
+            save_checkpoint(out_dir / "snapshots" / f"model_{step + 1}.pt", snap)
     bar.close()
     if not ckpt_path.exists():  # steps == 0: keep the (initial) weights all the same
         save_checkpoint(ckpt_path, payload(start))
