@@ -163,6 +163,17 @@ def test_synthetic_sources(tmp_path):
     b = ingest(DataSpec(synthetic=spheres, patch_size=16, num_patches=8), tmp_path, seed=4)
     np.testing.assert_array_equal(a.source, b.source)
     assert a.kind == "stack" and a.source.mean() == pytest.approx(0.25, abs=0.02)
+    # periodic placement: the faces are as full as the interior (uniform centres in a
+    # closed box would leave the outer layers about half as full)
+    from rvegen.spec import SyntheticSpec
+    from rvegen.synthetic import spheres as make_spheres
+
+    big = make_spheres(SyntheticSpec(kind="spheres", shape=[64, 64, 64], diameter_mean=8,
+                                     volume_fraction=0.3), np.random.default_rng(1))
+    faces = np.mean([big[0].mean(), big[-1].mean(), big[:, 0].mean(), big[:, :, -1].mean()])
+    assert faces == pytest.approx(big.mean(), abs=0.05)
+    # a sphere crossing a face continues on the opposite one
+    assert np.mean(big[0] == big[-1]) > np.mean(big[0] == big[32]) + 0.1
     grains = {"kind": "grains", "shape": [5, 64, 64]}
     ds = ingest(DataSpec(synthetic=grains, kind="images", patch_size=32, num_patches=8),
                 tmp_path, seed=0)
