@@ -1,11 +1,14 @@
-"""The `rvegen` command line: `build` and one subcommand per stage.
+"""The `rvegen` command line: `build` and one subcommand per stage, over the public API.
 
-User errors print one line on stderr and exit with code 2; `validate` exits 1 when a
-volume fails the gate; an interrupt exits 130 and a rerun resumes.
+User errors print one line on stderr and exit with code 2 (a bad spec, a missing or
+corrupt file, a full or read-only disk, a run folder in use); `validate` exits 1 when a
+volume fails the gate and `build` when none passes; an interrupt exits 130 and a rerun
+resumes.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -20,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Validated, FEA-ready 3D RVEs from 2D micrographs (multi-plane diffusion).",
 )
 
@@ -29,20 +33,50 @@ RunDirOpt = typer.Option(None, "--run-dir", help="Override the spec's run_dir.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 
 
+#: Longest error line printed (a message quoting hostile input stays readable).
+MAX_MESSAGE = 600
+
+
+def one_line(message: str) -> str:
+    """A message on one line, cut to :data:`MAX_MESSAGE` characters."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 15] + " ... (cut)"
+
+
 def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
     raise typer.Exit(code)
 
 
+def os_error_message(exc: OSError) -> str:
+    """What an operating-system error means for the user, naming the file."""
+    where = exc.filename or "the run folder"
+    reasons = {
+        errno.ENOSPC: f"no space left on the device of {where}; free some space and rerun",
+        errno.EDQUOT: f"disk quota exceeded writing {where}; free some space and rerun",
+        errno.EROFS: f"{where}: read-only file system; choose a writable run_dir",
+        errno.EACCES: f"{where}: permission denied",
+        errno.EPERM: f"{where}: operation not permitted",
+        errno.ENOTDIR: f"{where}: a path component is a file, not a folder",
+        errno.EISDIR: f"{where}: is a folder, a file was expected",
+    }
+    return reasons.get(exc.errno, f"{where}: {exc.strerror or exc}")
+
+
 def user_errors(fn: Callable) -> Callable:
-    """Turn RvegenError into one line + exit 2, and Ctrl-C into a resumable exit 130."""
+    """Turn user errors into one line + exit 2, and Ctrl-C into a resumable exit 130."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         try:
             return fn(*args, **kwargs)
         except RvegenError as exc:
-            _fail(" ".join(str(exc).split("\n")))
+            _fail(str(exc))
+        except OSError as exc:  # disk full, read-only folder, permission
+            _fail(os_error_message(exc))
+        except MemoryError:
+            _fail("out of memory; lower generate.size, generate.batch_slices or "
+                  "train.batch_size")
         except KeyboardInterrupt:
             typer.echo("interrupted; rerun the same command to resume", err=True)
             raise typer.Exit(130)
@@ -66,8 +100,15 @@ def build(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] 
     from .pipeline import build as run_build
     from .spec import load_spec
 
-    run = run_build(load_spec(spec), force=force, progress=not quiet, run_dir=run_dir)
-    typer.echo(f"done: {run.root}", err=True)
+    result = run_build(load_spec(spec), force=force, progress=not quiet, run_dir=run_dir)
+    report = result.report or {}
+    total = len(report.get("volumes", []))
+    typer.echo(f"done: {len(result.accepted)}/{total} volume(s) accepted, "
+               f"{len(result.exported)} file(s) exported in {result.run_dir}", err=True)
+    if not result.accepted:
+        typer.echo("no volume passed the gate; nothing was exported (see report.json)",
+                   err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -98,7 +139,7 @@ def generate(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Pat
 @user_errors
 def validate(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] = RunDirOpt,
              quiet: bool = QuietOpt) -> None:
-    """Compare volumes with the data (S2, lineal path) -> report.json, plots/.
+    """Compare volumes with the data (S2, L(z), morphology) -> report.json, plots/.
 
     Exits 0 when every volume passes the gate, 1 when any fails.
     """
@@ -123,14 +164,15 @@ def export(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path]
 
 @app.command()
 @user_errors
-def schema(output: Path = typer.Option(Path("schemas/spec.schema.json"), "--output", "-o",
-                                       help="Where to write the JSON Schema ('-' = stdout).")) -> None:
-    """Write the JSON Schema of the spec."""
+def schema(output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Write the JSON Schema to this file (default: stdout).")
+) -> None:
+    """Print (or write) the JSON Schema of the spec."""
     from .atomic import write_text
     from .spec import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
-    if str(output) == "-":
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
     else:
         write_text(output, text)
@@ -140,13 +182,15 @@ def schema(output: Path = typer.Option(Path("schemas/spec.schema.json"), "--outp
 @app.command()
 @user_errors
 def plugins() -> None:
-    """List the registered stage implementations and where each comes from."""
-    from .plugins import KINDS, registry
+    """List the installed plugins, where each comes from and what it provides."""
+    from .plugins import registry
 
-    reg = registry()
-    for kind in KINDS:
-        for name in reg.names(kind):
-            typer.echo(f"{kind:9s} {name:14s} ({reg.origin(kind, name)})")
+    for entry in registry().plugins():
+        typer.echo(f"{entry['plugin']} ({entry['origin']})")
+        for kind, names in entry["provides"].items():
+            typer.echo(f"  {kind:9s} {', '.join(names)}")
+        if entry["events"]:
+            typer.echo(f"  events    {', '.join(entry['events'])}")
 
 
 def main() -> None:

@@ -1,19 +1,31 @@
-"""The generate stage: an ensemble of volumes from a trained model, written one by one."""
+"""Stage 3: an ensemble of volumes from a trained model, in memory or into volumes.h5.
+
+:func:`sample_volumes` returns volumes as arrays (the public API); :func:`generate`
+writes them one by one into a run folder's volumes.h5 and resumes after an interruption.
+Each volume goes through the sampler, then every ``rvegen_on_volume_generated`` filter
+(the built-in one smooths and matches the fraction when the spec asks), then labelling.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from .device import pick_device
-from .diffusion.checkpoint import load_model
-from .diffusion.multiplane import SamplerSettings
+from .diffusion.checkpoint import LoadedModel, load_model
+from .diffusion.encoding import model_to_labels
+from .diffusion.multiplane import SamplerSettings, data_mean, sample_images_2d
 from .errors import SpecError
-from .plugins import registry
+from .plugins import GenerationContext, Registry, registry as default_registry
+from .progress import progress_bar
 from .spec import GenerateSpec
-from .volumes import Volume, append_volume, finished, volume_name
+from .volumes import Volume, append_volume, finished, read_images, volume_name, write_images
+
+IMAGES_SEED = 1  # second entropy word of the 2D-ceiling images' seed
 
 
 def volume_seed(seed: int, index: int) -> int:
@@ -52,9 +64,115 @@ def sampler_settings(
         fraction_guidance=guidance,
         start_from_data_mean=cfg.start_from_data_mean and fractions is not None,
         target_fraction=fractions[1] if binary else None,
-        match_fraction=cfg.match_volume_fraction,
-        smooth_sigma=cfg.smooth_sigma,
     )
+
+
+def _check(model: LoadedModel, cfg: GenerateSpec, size: int) -> None:
+    divisor = model.net.min_divisor() if hasattr(model.net, "min_divisor") else 1
+    if size % divisor:
+        raise SpecError(f"generate.size: must be a multiple of {divisor} (got {size})")
+    if cfg.steps > model.schedule.timesteps:
+        raise SpecError(
+            f"generate.steps: must be <= the model's T = {model.schedule.timesteps} "
+            f"(got {cfg.steps})"
+        )
+
+
+def iter_volumes(
+    model: LoadedModel,
+    cfg: GenerateSpec,
+    indices: list[int],
+    fractions: list[float] | None,
+    seed: int = 0,
+    sampler: Callable[..., Any] | None = None,
+    plugins: Registry | None = None,
+    progress: bool = False,
+) -> Iterator[Volume]:
+    """Sample the volumes of the given ensemble indices, one at a time."""
+    plugins = plugins or default_registry()
+    sampler = sampler or plugins.get("sampler", cfg.sampler, "generate.sampler")
+    device = pick_device(cfg.device, "generate.device")
+    size = cfg.size or model.image_size
+    _check(model, cfg, size)
+    settings = sampler_settings(cfg, model.phases, fractions)
+    net = model.net.to(device)
+    for i in indices:
+        s = volume_seed(seed, i)
+        x, info = sampler(
+            net, model.schedule, model.phases, model.channels, size, settings, s, device,
+            progress, desc=f"volume {i + 1}/{cfg.count}", fractions=fractions,
+            options=dict(cfg.sampler_options),
+        )
+        ctx = GenerationContext(i, s, model.phases, fractions, cfg, cfg.periodic)
+        x = plugins.filter_volume(x, ctx)
+        labels = model_to_labels(x, model.phases, channel_dim=0).numpy()
+        yield Volume(volume_name(i), labels, {
+            "seed": info.seed, "evaluations": info.evaluations, "seconds": info.seconds,
+            "settings": info.settings,
+        })
+
+
+def sample_volumes(
+    model: LoadedModel,
+    count: int | None = None,
+    generate: GenerateSpec | dict[str, Any] | None = None,
+    fractions: list[float] | None = None,
+    seed: int = 0,
+    plugins: Registry | None = None,
+    progress: bool = False,
+) -> list[Volume]:
+    """Sample an ensemble of labelled 3D volumes in memory.
+
+    Parameters
+    ----------
+    model
+        A trained model (:func:`rvegen.train` or :func:`rvegen.load_model`).
+    count
+        Number of volumes (default ``generate.count``).
+    generate
+        The generate section (a :class:`~rvegen.spec.GenerateSpec` or a dict of its
+        fields); defaults give rvegen's sampler.
+    fractions
+        The data's phase fractions (``Dataset.fractions``): the target of fraction
+        guidance and the start mean. Without them those are off.
+    seed
+        Volume i uses the seed ``volume_seed(seed, i)``: the same as in a run folder.
+    plugins
+        Where the sampler and filters come from (default: the installed plugins).
+    progress
+        Show progress bars.
+
+    Returns
+    -------
+    list of Volume
+        (m, m, m) uint8 labels in (z, y, x) order, with seed, evaluations and seconds.
+    """
+    cfg = generate if isinstance(generate, GenerateSpec) else GenerateSpec(**(generate or {}))
+    count = cfg.count if count is None else count
+    cfg = cfg.model_copy(update={"count": count})
+    return list(iter_volumes(model, cfg, list(range(count)), fractions, seed, None, plugins,
+                             progress))
+
+
+def sample_images(
+    model: LoadedModel, count: int, cfg: GenerateSpec, fractions: list[float] | None,
+    seed: int = 0,
+) -> np.ndarray:
+    """``count`` 2D samples of the model alone (no planes), labelled: the 2D ceiling.
+
+    Same schedule, step count, method and start as the volumes; without cross-slice
+    pooling or fraction guidance, which only exist in 3D.
+    """
+    device = pick_device(cfg.device, "generate.device")
+    size = cfg.size or model.image_size
+    generator = torch.Generator().manual_seed(volume_seed(seed, IMAGES_SEED) % 2**63)
+    mean = data_mean(model.phases, fractions) if cfg.start_from_data_mean else None
+    if hasattr(model.net, "set_periodic"):
+        model.net.set_periodic(False)
+    x = sample_images_2d(model.net.to(device), model.schedule, model.channels, size, count,
+                         cfg.steps, cfg.method, cfg.eta, generator, device, mean,
+                         cfg.batch_slices)
+    return model_to_labels(x, model.phases, channel_dim=1).numpy()
 
 
 def generate(
@@ -69,6 +187,7 @@ def generate(
     root_attrs: dict | None = None,
     progress: bool = True,
     fresh: bool = False,
+    plugins: Registry | None = None,
 ) -> Path:
     """Sample ``cfg.count`` volumes into ``out_path``, skipping ones already there.
 
@@ -92,44 +211,24 @@ def generate(
     root_attrs
         Extra root attributes (voxel size, unit, ...).
     progress
-        Show progress bars (ensemble and steps).
+        Show progress (ensemble and steps).
     fresh
         Discard finished volumes and sample all of them again.
+    plugins
+        Where the sampler and filters come from.
     """
     model = load_model(model_path, phases=phases, image_size=image_size)
-    device = pick_device(cfg.device, "generate.device")
     size = cfg.size or model.image_size
-    divisor = model.net.min_divisor() if hasattr(model.net, "min_divisor") else 1
-    if size % divisor:
-        raise SpecError(f"generate.size: must be a multiple of {divisor} (got {size})")
-    if cfg.steps > model.schedule.timesteps:
-        raise SpecError(
-            f"generate.steps: must be <= the model's T = {model.schedule.timesteps} "
-            f"(got {cfg.steps})"
-        )
-    sample = registry().get("sampler", cfg.sampler, "generate.sampler")
-    settings = sampler_settings(cfg, model.phases, fractions)
-    net = model.net.to(device)
     done = set() if fresh else finished(out_path, fingerprint)
     attrs = {"phases": model.phases, "size": size, **(root_attrs or {})}
     todo = [i for i in range(cfg.count) if volume_name(i) not in done]
-    bar = tqdm(total=cfg.count, initial=cfg.count - len(todo), desc="volumes", unit="vol",
-               disable=not progress, dynamic_ncols=True)
-    for i in todo:
-        labels, info = sample(
-            net, model.schedule, model.phases, model.channels, size, settings,
-            volume_seed(seed, i), device, progress, desc=f"volume {i + 1}/{cfg.count}",
-            fractions=fractions,
-        )
-        append_volume(
-            out_path,
-            Volume(volume_name(i), labels, {
-                "seed": info.seed, "evaluations": info.evaluations,
-                "seconds": info.seconds, "settings": info.settings,
-            }),
-            fingerprint,
-            attrs,
-        )
-        bar.update(1)
-    bar.close()
+    with progress_bar(cfg.count, "volumes", "vol", progress, initial=cfg.count - len(todo)) as bar:
+        for vol in iter_volumes(model, cfg, todo, fractions, seed, None, plugins, progress):
+            append_volume(out_path, vol, fingerprint, attrs)
+            bar.update(1)
+    wanted = cfg.count * size
+    if cfg.ceiling_2d and (fresh or "images_2d" not in done
+                           or len(read_images(out_path)) != wanted):
+        images = sample_images(model, wanted, cfg, fractions, seed)
+        write_images(out_path, images, fingerprint, attrs)
     return out_path

@@ -1,40 +1,46 @@
 """`build`: run the stages into one run directory, skipping the ones that are up to date.
 
-A stage is up to date when its fingerprint (the content hash of its spec sections and of
-the upstream files it reads) equals the one recorded in ``state.json`` when it last
-finished, and its outputs exist. Run directory layout::
+This module only knows the run directory, the fingerprints and the order of the stages;
+each stage's work lives in its own module (data, training, generate, validation, export)
+and takes its implementations from the plugin registry, which is built and checked here,
+once, before the first stage runs.
+
+A stage is up to date when its fingerprint (a hash of what changes its result: its spec
+fields and the content of the upstream data) equals the one recorded in ``state.json``
+when it last finished, and its outputs are readable. Metadata (unit, voxel size, plot
+and export settings) never forces training or sampling again. Run directory layout::
 
     dataset.h5     ingest: patches and labelled source
     model/         train: checkpoint.pt (resumable), model.pt (EMA), loss.csv, loss.png
-    volumes.h5     generate: one dataset per volume, with provenance
+    volumes.h5     generate: one dataset per volume, with provenance; the 2D ceiling images
     report.json    validate: errors, natural spread, verdicts, curves
-    plots/         validate: curves.png, slices.png
+    plots/         validate: curves.png, slices.png, render.png
     export/        export: .inp, .vti, .xdmf + .h5 per accepted volume
     state.json     fingerprints of finished stages
+
+One build at a time per run directory: a second one exits naming the first one's PID.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
+from typing import Any, Callable, Iterator
 
 from . import __version__
 from .atomic import write_text
-from .errors import InputError
-from .export.writers import ExportContext
-from .ingest import Dataset, file_sha256, ingest, load_dataset, save_dataset
-from .plugins import registry
-from .spec import Spec
-from .volumes import read_volumes, volume_name
+from .data.dataset import Dataset, file_sha256, load_dataset, save_dataset
+from .errors import InputError, RvegenError
+from .plugins import Registry, registry as default_registry
+from .spec import Spec, load_spec
 
 STAGES = ("ingest", "train", "generate", "validate", "export")
 
@@ -82,6 +88,35 @@ class RunDir:
     def state(self) -> Path:
         return self.root / "state.json"
 
+    @property
+    def lock(self) -> Path:
+        return self.root / ".rvegen.lock"
+
+
+@dataclass
+class BuildResult:
+    """What :func:`build` made.
+
+    Attributes
+    ----------
+    run_dir
+        The run directory.
+    report
+        report.json's content (None if validation did not run).
+    accepted
+        Names of the volumes that passed the gate.
+    exported
+        Files written by the export stage.
+    ran
+        Stages that ran (the others were up to date).
+    """
+
+    run_dir: Path
+    report: dict[str, Any] | None
+    accepted: list[str] = field(default_factory=list)
+    exported: list[Path] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+
 
 def _sha(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -93,29 +128,37 @@ def _file_hash(path: Path, stage: str) -> str:
     return file_sha256(path)
 
 
+def _dataset_content(run: RunDir) -> str:
+    """Hash of what training and validation read from dataset.h5 (not its metadata)."""
+    if not run.dataset.exists():
+        raise InputError(f"{run.dataset}: missing; run `rvegen ingest` (or `rvegen build`) first")
+    return load_dataset(run.dataset).content_hash()
+
+
 def _init_path(spec: Spec) -> Path | None:
     return spec.resolve(spec.train.init_from) if spec.train.init_from else None
 
 
 def train_identity(spec: Spec, run: RunDir) -> str:
     """What makes a training run resumable: everything but its length and device."""
-    train = spec.train.model_dump(exclude={"steps", "checkpoint_every", "snapshot_steps", "device"})
+    train = spec.train.model_dump(exclude={"steps", "checkpoint_every", "snapshot_steps",
+                                           "device"})
     init = _init_path(spec)
     return _sha(
-        spec.section_hash("model"), json.dumps(train, sort_keys=True),
-        _file_hash(run.dataset, "ingest"), file_sha256(init) if init and init.exists() else "",
+        spec.section_hash("model"), json.dumps(train, sort_keys=True), _dataset_content(run),
+        file_sha256(init) if init and init.exists() else "",
     )
 
 
 def volumes_identity(spec: Spec, run: RunDir) -> str:
     """What makes finished volumes reusable: the model and every setting but their count."""
-    settings = spec.generate.model_dump(exclude={"count"})
+    settings = spec.generate.model_dump(exclude={"count", "device", "batch_slices"})
     return _sha(json.dumps(settings, sort_keys=True), str(spec.seed),
                 _file_hash(run.model, "train"))
 
 
 def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
-    """Content hash of a stage's inputs (its spec sections and upstream files)."""
+    """Content hash of a stage's inputs (its spec fields and upstream data)."""
     if stage == "ingest":
         if spec.data.source is None:  # synthetic: the section and seed say it all
             return spec.section_hash("data")
@@ -128,23 +171,34 @@ def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
     if stage == "generate":
         return _sha(volumes_identity(spec, run), str(spec.generate.count))
     if stage == "validate":
-        return _sha(
-            spec.section_hash("validate"), _file_hash(run.volumes, "generate"),
-            _file_hash(run.dataset, "ingest"),
-        )
+        return _sha(spec.section_hash("validate"), _file_hash(run.volumes, "generate"),
+                    _dataset_content(run))
     if stage == "export":
-        return _sha(
-            spec.section_hash("export", "data"), _file_hash(run.volumes, "generate"),
-            _file_hash(run.report, "validate"),
-        )
+        return _sha(spec.section_hash("export", "data"), _file_hash(run.volumes, "generate"),
+                    _file_hash(run.report, "validate"))
     raise ValueError(f"unknown stage {stage!r}")
 
 
-def _outputs(run: RunDir, stage: str) -> list[Path]:
-    return {
-        "ingest": [run.dataset], "train": [run.model], "generate": [run.volumes],
-        "validate": [run.report], "export": [run.export],
-    }[stage]
+def _outputs_ok(run: RunDir, stage: str) -> bool:
+    """Whether a stage's outputs exist and open (a damaged file means: run it again)."""
+    try:
+        if stage == "ingest":
+            load_dataset(run.dataset)
+        elif stage == "train":
+            from .diffusion.checkpoint import read_checkpoint
+
+            read_checkpoint(run.model)
+        elif stage == "generate":
+            from .volumes import read_volumes
+
+            read_volumes(run.volumes)
+        elif stage == "validate":
+            json.loads(run.report.read_text())
+        elif stage == "export":
+            return run.export.is_dir()
+    except (RvegenError, OSError, ValueError):
+        return False
+    return True
 
 
 def _read_state(run: RunDir) -> dict:
@@ -162,129 +216,126 @@ def _record(run: RunDir, stage: str, fp: str, seconds: float) -> None:
 
 # --- the stages -------------------------------------------------------------------------
 
-def run_ingest(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
-    ds = ingest(spec.data, spec.resolve("."), spec.seed)
+def run_ingest(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force: bool) -> None:
+    from .data.ingest import ingest
+
+    ds = ingest(spec.data, spec.resolve("."), spec.seed, plugins=plugins)
     save_dataset(ds, run.dataset)
-    fractions = ", ".join(f"{v:.3f}" for v in ds.meta["volume_fractions"])
+    fractions = ", ".join(f"{v:.3f}" for v in ds.fractions)
     log(f"ingest: {ds.kind} {ds.source.shape} -> {len(ds.patches)} patches "
         f"{ds.patch_size}x{ds.patch_size}; phase fractions {fractions}")
 
 
-def run_train(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
-    from .diffusion.training import train
+def run_train(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force: bool) -> None:
+    from .training import train_to_folder
 
     ds = load_dataset(run.dataset)
-    train(ds, spec.model, spec.train, run.model_dir, spec.seed,
-          fingerprint=train_identity(spec, run), init_from=_init_path(spec), progress=progress,
-          fresh=force)
+    summary = train_to_folder(
+        ds, spec.model, spec.train, run.model_dir, spec.seed,
+        fingerprint=train_identity(spec, run), init_from=_init_path(spec), progress=progress,
+        fresh=force, plugins=plugins)
+    log(f"train: {summary}")
 
 
-def run_generate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
+def run_generate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force: bool) -> None:
     from .generate import generate
+    from .volumes import read_volumes
 
     ds = load_dataset(run.dataset)
     generate(run.model, spec.generate, run.volumes, spec.seed, phases=ds.phases,
              image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
-             fractions=list(ds.meta["volume_fractions"]),
-             root_attrs={"voxel_size": ds.voxel_size, "unit": ds.unit}, progress=progress,
-             fresh=force)
+             fractions=ds.fractions, progress=progress, fresh=force, plugins=plugins)
+    vols, _ = read_volumes(run.volumes)
+    vols = [v for v in vols if v.name in _wanted(spec)]
+    seconds = sum(float(v.attrs.get("seconds", 0.0)) for v in vols)
+    evals = vols[0].attrs.get("evaluations", 0) if vols else 0
+    log(f"generate: {len(vols)} volume(s) of {vols[0].labels.shape[0]}^3 in volumes.h5; "
+        f"{evals:,} network evaluations and {seconds / max(len(vols), 1):.1f} s per volume")
 
 
 def reference_dataset(spec: Spec, ds: Dataset) -> Dataset:
     """``ds`` with the real data that ``validate.reference`` asks to compare with."""
+    from dataclasses import replace
+
+    from .validation.reference import fresh_realization
+
     choice = spec.validate_.reference
     if choice == "training":
         return replace(ds, holdout=None)
     if choice == "fresh":
-        # an independent realization: the same source and processing, another seed, and
-        # 4x the slices (stacks) or images (2D), so that the reference is not itself noisy
-        synthetic = spec.data.synthetic.model_copy(
-            update={"shape": [4 * spec.data.synthetic.shape[0], *spec.data.synthetic.shape[1:]]})
-        data = spec.data.model_copy(update={"synthetic": synthetic, "holdout": 0.0,
-                                            "train_slice": None, "num_patches": 1})
-        seed = int(np.random.SeedSequence([spec.seed, 1]).generate_state(1)[0])
-        fresh = ingest(data, spec.resolve("."), seed).source
-        meta = {**ds.meta, "reference_label": "fresh synthetic realization"}
-        if ds.kind == "stack":
-            return replace(ds, holdout=fresh, meta=meta)
-        return replace(ds, source=fresh, meta=meta)
+        return fresh_realization(ds, spec.data, spec.resolve("."), spec.seed)
     return ds
 
 
-def run_validate(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
-    from .render import render_3d
-    from .validate import validate, write_report
-    from .viz import plot_curves, plot_slices
+def run_validate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force: bool) -> None:
+    from .validation.plots import plot_curves, plot_slices
+    from .validation.render import render_3d
+    from .validation.report import validate, write_report
+    from .volumes import read_images
 
     ds = reference_dataset(spec, load_dataset(run.dataset))
-    vols, _ = _current_volumes(spec, run)
-    report = validate(ds, vols, spec.validate_, spec.seed)
-    report["spec_hash"] = spec.section_hash("data", "model", "train", "generate", "validate")
+    vols = _current_volumes(spec, run)
+    def on_volume(name: str, result: dict, labels: Any) -> None:
+        plugins.hook.rvegen_on_volume_validated(name=name, result=result, labels=labels)
+
+    report = validate(vols, ds, spec.validate_, spec.seed, images_2d=read_images(run.volumes),
+                      plugins=plugins, on_volume=on_volume)
+    report.extra["spec_hash"] = spec.section_hash("data", "model", "train", "generate",
+                                                  "validate")
+    data = report.to_dict()
     run.plots.mkdir(parents=True, exist_ok=True)
-    plot_curves(report, run.plots / "curves.png")
+    plot_curves(data, run.plots / "curves.png")
     plot_slices(vols[0].labels, ds.patches, run.plots / "slices.png",
                 f"{vols[0].name} (seed {vols[0].attrs.get('seed')})")
-    skipped = render_3d(vols[0].labels, run.plots / "render.png", report["phases_of_interest"][0])
-    report["render"] = skipped or "plots/render.png"
+    skipped = render_3d(vols[0].labels, run.plots / "render.png", report.phase_of_interest)
+    report.extra["render"] = skipped or "plots/render.png"
     write_report(report, run.report)
-    e = report["ensemble"]["errors"]
-    log(f"validate: {report['accepted']}/{len(vols)} volumes accepted; ensemble-mean error "
-        f"S2 {e['s2']:.2f} %, L(z) {e['lineal_path']:.2f} %, |dvf| {e['volume_fraction']:.4f} "
-        f"({report['comparison']})")
-    f = report["real_ensemble"]["errors"]
+    poi = report.phase_of_interest
+    e, f = report.headline("ensemble"), report.headline("real_ensemble")
+    log(f"validate: {report.accepted}/{len(vols)} volumes accepted; ensemble-mean error of "
+        f"phase {poi}: S2 {e['s2']:.2f} %, L(z) {e['lineal_path']:.2f} %, |dvf| "
+        f"{e['volume_fraction']:.4f} ({report.comparison})")
     log(f"validate: the same for {len(vols)} real samples (the floor): S2 {f['s2']:.2f} %, "
         f"L(z) {f['lineal_path']:.2f} %, |dvf| {f['volume_fraction']:.4f}")
+    c = report.headline("ceiling_2d")
+    if c:
+        log(f"validate: the model's own 2D samples (the 2D ceiling): S2 {c['s2']:.2f} %, "
+            f"L(z) {c['lineal_path']:.2f} %, |dvf| {c['volume_fraction']:.4f}")
     if skipped:
         log(f"validate: {skipped}")
 
 
-def run_export(spec: Spec, run: RunDir, progress: bool, force: bool) -> None:
-    vols, root = _current_volumes(spec, run)
+def run_export(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force: bool) -> None:
+    from .export.stage import export_volumes
+
+    vols = _current_volumes(spec, run)
     report = json.loads(_read_text(run.report))
     accepted = {v["name"] for v in report["volumes"] if v["accepted"]}
     chosen = [v for v in vols if v.name in accepted] if spec.export.only_accepted else vols
-    writers = {f: registry().get("exporter", f, "export.formats") for f in spec.export.formats}
-    mats = spec.export.materials
-    ctx = ExportContext(
-        voxel_size=float(root.get("voxel_size", spec.data.voxel_size)),
-        unit=str(root.get("unit", spec.data.unit)),
-        phases=spec.data.phases,
-        phase_names=spec.export.phase_names,
-        materials=[(m.youngs_modulus, m.poissons_ratio) for m in mats] if mats else None,
-        element_type=spec.export.element_type,
-        periodic_bc=spec.export.periodic_bc,
-        load_cases=spec.export.load_cases,
-        solver=spec.export.solver,
-        provenance={"rvegen": __version__, "spec_hash": report.get("spec_hash", "")},
-    )
-    # Write everything into a fresh folder, then swap it in: no stale or half files.
-    run.root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".export.", dir=run.root))
-    try:
-        for vol in chosen:
-            ctx.provenance["seed"] = vol.attrs.get("seed")
-            for write in writers.values():
-                write(vol.labels, ctx, tmp / vol.name)
-        old = run.root / ".export.old"
-        if run.export.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            run.export.rename(old)
-        tmp.rename(run.export)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    provenance = {"rvegen": __version__, "spec_hash": report.get("extra", {}).get("spec_hash", "")}
+    written = export_volumes(chosen, run.export, spec.export, spec.data.voxel_size,
+                             spec.data.unit, spec.data.phases, provenance, plugins=plugins,
+                             progress=progress)
     if not chosen:
         log("export: no volume was accepted, nothing exported (see report.json; "
             "set export.only_accepted: false to export all)")
     else:
-        log(f"export: {len(chosen)} volume(s) as {', '.join(writers)} -> {run.export}")
+        log(f"export: {len(chosen)} volume(s) as {', '.join(spec.export.formats)}: "
+            f"{len(written)} files in {run.export}")
 
 
-def _current_volumes(spec: Spec, run: RunDir) -> tuple[list, dict]:
+def _wanted(spec: Spec) -> set[str]:
+    from .volumes import volume_name
+
+    return {volume_name(i) for i in range(spec.generate.count)}
+
+
+def _current_volumes(spec: Spec, run: RunDir) -> list:
     """The spec's volumes (a file made for a larger count may hold more)."""
-    vols, root = read_volumes(run.volumes)
-    wanted = {volume_name(i) for i in range(spec.generate.count)}
-    return [v for v in vols if v.name in wanted], root
+    from .volumes import read_volumes
+
+    vols, _ = read_volumes(run.volumes)
+    return [v for v in vols if v.name in _wanted(spec)]
 
 
 def _read_text(path: Path) -> str:
@@ -293,43 +344,148 @@ def _read_text(path: Path) -> str:
     return path.read_text()
 
 
-RUNNERS: dict[str, Callable[[Spec, RunDir, bool, bool], None]] = {
+RUNNERS: dict[str, Callable[[Spec, RunDir, Registry, bool, bool], None]] = {
     "ingest": run_ingest, "train": run_train, "generate": run_generate,
     "validate": run_validate, "export": run_export,
 }
 
 
+# --- checks before any stage runs -------------------------------------------------------
+
+def check_implementations(spec: Spec, plugins: Registry) -> None:
+    """Look up every implementation and device the spec names, before any stage runs.
+
+    Raises
+    ------
+    RvegenError
+        Naming the first field that names something unknown or unavailable.
+    """
+    from .device import pick_device
+
+    data = spec.data
+    if data.synthetic is not None:
+        plugins.get("synthetic", data.synthetic.kind, "data.synthetic.kind")
+    if data.reader != "auto":
+        plugins.get("reader", data.reader, "data.reader")
+    plugins.get("backbone", spec.model.backbone, "model.backbone")
+    plugins.get("sampler", spec.generate.sampler, "generate.sampler")
+    for name in spec.validate_.metrics:
+        plugins.get("metric", name, "validate.metrics")
+    for name in spec.export.formats:
+        plugins.get("exporter", name, "export.formats")
+    pick_device(spec.train.device, "train.device")
+    pick_device(spec.generate.device, "generate.device")
+
+
+# --- the run folder ----------------------------------------------------------------------
+
+@contextlib.contextmanager
+def locked(run: RunDir) -> Iterator[None]:
+    """Hold the run directory's lock; exit with a clear error if another run holds it."""
+    from filelock import FileLock, Timeout
+
+    try:
+        run.root.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{run.root}: run_dir is a file, not a folder") from None
+    except OSError as exc:
+        raise InputError(f"{run.root}: cannot create the run folder ({exc.strerror})") from None
+    if not os.access(run.root, os.W_OK):
+        raise InputError(f"{run.root}: the run folder is not writable")
+    lock = FileLock(run.lock)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = _lock_holder(run)
+        raise InputError(
+            f"{run.root}: another rvegen run{holder} is using this run folder; wait for "
+            "it to finish or use another run_dir"
+        ) from None
+    pid_file = run.root / ".rvegen.pid"
+    try:
+        pid_file.write_text(str(os.getpid()))
+        _clean_stale(run)
+        yield
+    finally:
+        pid_file.unlink(missing_ok=True)
+        lock.release()
+
+
+def _lock_holder(run: RunDir) -> str:
+    try:
+        return f" (PID {int((run.root / '.rvegen.pid').read_text())})"
+    except (OSError, ValueError):
+        return ""
+
+
+def _clean_stale(run: RunDir) -> None:
+    """Remove what a killed run left: temporary export folders and temporary files.
+
+    Safe: we hold the lock, so nothing else is writing here.
+    """
+    for path in run.root.glob(".export.*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for folder in (run.root, run.model_dir, run.plots):
+        for path in folder.glob(".*.tmp*"):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+
+
 def run_stage(spec: Spec, stage: str, force: bool = False, progress: bool = True,
-              run_dir: Path | None = None) -> bool:
+              run_dir: Path | None = None, plugins: Registry | None = None) -> bool:
     """Run one stage unless it is up to date. Returns True when it ran."""
+    plugins = plugins or default_registry()
     run = RunDir(run_dir or spec.run_path)
-    run.root.mkdir(parents=True, exist_ok=True)
+    check_implementations(spec, plugins)
+    with locked(run):
+        return _run_stage(spec, stage, run, plugins, force, progress)
+
+
+def _run_stage(spec: Spec, stage: str, run: RunDir, plugins: Registry, force: bool,
+               progress: bool) -> bool:
     fp = fingerprint(spec, stage, run)
     recorded = _read_state(run).get(stage, {}).get("fingerprint")
-    if not force and recorded == fp and all(p.exists() for p in _outputs(run, stage)):
+    if not force and recorded == fp and _outputs_ok(run, stage):
         log(f"{stage}: up to date, skipped (--force reruns it)")
         return False
     start = time.perf_counter()
-    RUNNERS[stage](spec, run, progress, force)
+    RUNNERS[stage](spec, run, plugins, progress, force)
     _record(run, stage, fp, time.perf_counter() - start)
     return True
 
 
-def build(spec: Spec, force: bool = False, progress: bool = True,
-          run_dir: Path | None = None) -> RunDir:
-    """Run every stage in order into the run directory; returns it.
+def build(spec: Spec | str | Path, force: bool = False, progress: bool = True,
+          run_dir: Path | None = None, plugins: Registry | None = None) -> BuildResult:
+    """Run every stage in order into the run directory.
 
     Parameters
     ----------
     spec
-        A validated spec (see :func:`rvegen.spec.load_spec`).
+        A validated :class:`~rvegen.spec.Spec` or the path of a YAML spec.
     force
         Rerun every stage even when up to date.
     progress
-        Show progress bars.
+        Show progress.
     run_dir
         Override of ``spec.run_dir``.
+    plugins
+        The implementations to use (default: the installed plugins).
+
+    Returns
+    -------
+    BuildResult
+        Run directory, report, accepted volumes, exported files, stages that ran.
     """
-    for stage in STAGES:
-        run_stage(spec, stage, force=force, progress=progress, run_dir=run_dir)
-    return RunDir(run_dir or spec.run_path)
+    spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    plugins = plugins or default_registry()
+    run = RunDir(run_dir or spec.run_path)
+    check_implementations(spec, plugins)
+    ran = []
+    with locked(run):
+        for stage in STAGES:
+            if _run_stage(spec, stage, run, plugins, force, progress):
+                ran.append(stage)
+    report = json.loads(run.report.read_text()) if run.report.exists() else None
+    accepted = [v["name"] for v in report["volumes"] if v["accepted"]] if report else []
+    exported = sorted(p for p in run.export.rglob("*") if p.is_file()) if run.export.is_dir() else []
+    return BuildResult(run.root, report, accepted, exported, ran)

@@ -1,57 +1,7 @@
-"""Off-screen 3D render of one phase of a volume (pyvista), run in a child process.
+"""Deprecated: moved to rvegen.validation.render (this path works until rvegen 0.3)."""
 
-OpenGL may be missing or broken on a headless machine, and a crash there would take the
-whole process with it, so :func:`render_3d` runs this module as ``python -m
-rvegen.render VOLUME.npy OUT.png PHASE`` and reports failure instead of crashing.
-"""
+import warnings
 
-from __future__ import annotations
+from .validation.render import *  # noqa: F401,F403
 
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
-
-import numpy as np
-
-
-def render_3d(labels: np.ndarray, path: Path, phase: int, timeout: float = 120) -> str | None:
-    """Render ``phase`` of a (z, y, x) volume to ``path``; None on success, else why not."""
-    with tempfile.TemporaryDirectory() as tmp:
-        vol = Path(tmp) / "volume.npy"
-        np.save(vol, labels)
-        out = Path(tmp) / "render.png"
-        try:
-            run = subprocess.run(
-                [sys.executable, "-m", "rvegen.render", str(vol), str(out), str(phase)],
-                capture_output=True, text=True, timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            return f"3D render skipped: no picture within {timeout:.0f} s"
-        if run.returncode != 0 or not out.exists():
-            last = (run.stderr.strip().splitlines() or ["no OpenGL found"])[-1]
-            return f"3D render skipped ({last[:160]}); install libgl1 and libegl1 for it"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        out.replace(path)
-    return None
-
-
-def _render(volume: Path, out: Path, phase: int) -> None:
-    import pyvista
-
-    pyvista.OFF_SCREEN = True
-    labels = np.load(volume)
-    nz, ny, nx = labels.shape
-    grid = pyvista.ImageData(dimensions=(nx + 1, ny + 1, nz + 1))
-    grid.cell_data["phase"] = (labels == phase).astype(np.uint8).ravel()
-    plotter = pyvista.Plotter(off_screen=True, window_size=(800, 800))
-    plotter.add_mesh(grid.threshold(0.5, scalars="phase"), color="#c8a165", show_edges=False)
-    plotter.add_mesh(grid.outline(), color="black")
-    plotter.add_axes()
-    plotter.camera_position = "iso"
-    plotter.screenshot(str(out))
-    plotter.close()
-
-
-if __name__ == "__main__":
-    _render(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))
+warnings.warn("rvegen.render moved to rvegen.validation.render", DeprecationWarning, stacklevel=2)

@@ -85,6 +85,9 @@ class DataSpec(_Section):
     reader: str = Field(
         "auto", description="Registered reader name; 'auto' picks one by file suffix."
     )
+    reader_options: dict[str, Any] = Field(
+        default_factory=dict, description="Options for a plugin reader."
+    )
     dataset: Optional[str] = Field(None, description="HDF5: path of the dataset to read.")
     member: Optional[str] = Field(None, description="zip: the file inside to read.")
     raw: Optional[RawSpec] = Field(None, description="raw: shape, dtype and byte order.")
@@ -142,6 +145,12 @@ class ModelSpec(_Section):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Backbone options overriding the preset."
     )
+    prediction: Literal["eps", "v", "x0"] = Field(
+        "eps", description="What the network predicts: the noise (the paper), v or x0."
+    )
+    schedule: Literal["linear", "cosine"] = Field(
+        "linear", description="Noise schedule: linear betas (the paper) or cosine."
+    )
     timesteps: int = Field(1000, ge=2, le=10000, description="Diffusion steps T.")
     beta_start: float = Field(1e-4, gt=0, lt=1, description="beta_1 of the linear schedule.")
     beta_end: float = Field(1e-2, gt=0, lt=1, description="beta_T of the linear schedule.")
@@ -162,6 +171,9 @@ class TrainSpec(_Section):
     warmup_steps: int = Field(100, ge=0, description="Linear learning-rate warm-up.")
     ema_decay: float = Field(0.999, ge=0, lt=1, description="EMA decay of sampling weights.")
     grad_clip: float = Field(1.0, gt=0, description="Gradient-norm clip.")
+    loss_weighting: Literal["none", "min_snr"] = Field(
+        "none", description="Per-step loss weight: none (the paper) or min-SNR (gamma 5)."
+    )
     checkpoint_every: int = Field(200, ge=1, description="Steps between checkpoints.")
     snapshot_steps: list[int] = Field(
         default_factory=list,
@@ -193,6 +205,9 @@ class GenerateSpec(_Section):
         "(T steps, n_h = 10, none of rvegen's additions). Fields given here override it.",
     )
     sampler: str = Field("multiplane", description="Registered sampler name.")
+    sampler_options: dict[str, Any] = Field(
+        default_factory=dict, description="Options passed to a plugin sampler."
+    )
     count: int = Field(4, ge=1, description="Number of volumes.")
     size: Optional[int] = Field(
         None, ge=4, description="Edge m of the m^3 volume; default the patch size."
@@ -247,6 +262,11 @@ class GenerateSpec(_Section):
         "before labelling (post-processing; measure it with benchmarks/sampling.py).",
     )
     periodic: bool = Field(False, description="Circular padding so the volume tiles.")
+    ceiling_2d: bool = Field(
+        True,
+        description="Also sample count x size 2D images with the model alone (same "
+        "schedule): validation scores them as the 2D ceiling beside every 3D figure.",
+    )
     batch_slices: int = Field(
         256, ge=1, description="Most slices per forward pass (memory budget)."
     )
@@ -293,6 +313,20 @@ class ValidateSpec(_Section):
         "the slices (stacks) or images (2D), so that the reference is not itself noisy.",
     )
     thresholds: ThresholdSpec = Field(default_factory=ThresholdSpec)
+    metrics: list[str] = Field(
+        ["s2", "lineal_path", "euler_density", "largest_cluster"],
+        min_length=1,
+        description="Registered metrics scored for every phase and used by the gate: curves "
+        "(s2, lineal_path) by eq. 24, scalars (euler_density, largest_cluster, "
+        "surface_density, plugins) by their absolute difference.",
+    )
+    metric_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Options per metric name, passed to the metric."
+    )
+    phase_of_interest: Optional[int] = Field(
+        None, ge=0,
+        description="Phase of the headline figures; default the minority phase of the data.",
+    )
 
 
 class MaterialSpec(_Section):
@@ -308,6 +342,9 @@ class ExportSpec(_Section):
     formats: list[str] = Field(
         ["abaqus", "vti", "xdmf"],
         description="Registered exporter names (abaqus, vti, vtu, xdmf, damask, plugins).",
+    )
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Options per exporter name (plugin exporters)."
     )
     only_accepted: bool = Field(True, description="Export only volumes that passed.")
     element_type: Literal["C3D8", "C3D8R", "C3D8I"] = Field("C3D8")

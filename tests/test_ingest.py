@@ -4,7 +4,8 @@ import tifffile
 from PIL import Image
 
 from rvegen.errors import InputError
-from rvegen.ingest import ingest, load_dataset, save_dataset
+from rvegen.data.dataset import load_dataset, save_dataset
+from rvegen.data.ingest import ingest
 from rvegen.spec import DataSpec
 
 
@@ -166,7 +167,7 @@ def test_synthetic_sources(tmp_path):
     # periodic placement: the faces are as full as the interior (uniform centres in a
     # closed box would leave the outer layers about half as full)
     from rvegen.spec import SyntheticSpec
-    from rvegen.synthetic import spheres as make_spheres
+    from rvegen.data.synthetic import spheres as make_spheres
 
     big = make_spheres(SyntheticSpec(kind="spheres", shape=[64, 64, 64], diameter_mean=8,
                                      volume_fraction=0.3), np.random.default_rng(1))

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from rvegen.metrics import (
+from rvegen.validation.metrics import (
     error_rate,
     lineal_path,
     lineal_path_axis,
     two_point_correlation,
-    volume_fraction,
 )
+from rvegen.validation.morphology import volume_fraction
 
 
 def test_independent_random_voxels():
@@ -111,7 +111,7 @@ def test_lineal_path_porespy_identity(shape):
 
 
 def test_specific_surface_of_a_ball_and_a_disk():
-    from rvegen.metrics import specific_surface
+    from rvegen.validation.morphology import specific_surface
 
     n, r = 64, 14.0
     z, y, x = np.indices((n, n, n)) - (n - 1) / 2
@@ -122,7 +122,8 @@ def test_specific_surface_of_a_ball_and_a_disk():
 
 
 def test_chords_and_percolation_of_slabs():
-    from rvegen.metrics import chord_length_distribution, mean_chord_length, percolating_fraction
+    from rvegen.validation.metrics import chord_length_distribution, mean_chord_length
+    from rvegen.validation.morphology import percolating_fraction
 
     w, n = 4, 32
     x = np.arange(n)

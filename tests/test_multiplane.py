@@ -163,10 +163,10 @@ def test_guided_pooled_sampler_gives_the_target_fraction():
     schedule = Schedule(50, 1e-4, 0.05)
     settings = SamplerSettings(steps=10, pool_sigma=1.5, fraction_guidance=True,
                                start_from_data_mean=True, target_fraction=0.3)
-    labels, info = sample_volume(PositionalToy(), schedule, 2, 1, 8, settings, seed=5,
-                                 device=torch.device("cpu"), fractions=[0.7, 0.3])
-    # the last x0 prediction has exactly 30 % of voxels > 0 and the last step is its mean
-    assert abs(labels.mean() - 0.3) < 0.01
+    x, info = sample_volume(PositionalToy(), schedule, 2, 1, 8, settings, seed=5,
+                            device=torch.device("cpu"), fractions=[0.7, 0.3])
+    # the last x0 prediction has 30 % of voxels > 0 and the last step returns it
+    assert abs(float((x > 0).float().mean()) - 0.3) < 0.01
     assert info.evaluations == 10 * 8
 
 
@@ -179,14 +179,20 @@ def test_initial_noise_carries_the_terminal_mean():
     assert abs(float(x.mean()) - expected) < 4 / 40**1.5
 
 
-def test_match_fraction_and_smoothing():
-    from rvegen.diffusion.multiplane import match_fraction, smooth
+def test_fraction_matching_filter_and_smoothing():
+    """The built-in filter after sampling: smoothing, then the data's fraction above 0."""
+    from rvegen.builtins import rvegen_on_volume_generated
+    from rvegen.diffusion.multiplane import smooth
+    from rvegen.plugins import GenerationContext
+    from rvegen.spec import GenerateSpec
 
     x = torch.randn(1, 8, 8, 8, generator=torch.Generator().manual_seed(0))
-    labels = match_fraction(x[0], 0.25)
+    cfg = GenerateSpec(match_volume_fraction=True)
+    out = rvegen_on_volume_generated(x, GenerationContext(0, 0, 2, [0.75, 0.25], cfg, False))
+    labels = (out[0] > 0).numpy()
     assert labels.sum() == 128
     # phase 1 sits exactly on the largest values
-    assert x[0].numpy()[labels == 1].min() > x[0].numpy()[labels == 0].max()
+    assert x[0].numpy()[labels].min() > x[0].numpy()[~labels].max()
     smoothed = smooth(x, 1.0, periodic=True)
     assert smoothed.shape == x.shape and float(smoothed.std()) < float(x.std())
     # periodic smoothing commutes with a periodic shift

@@ -28,7 +28,9 @@ def test_build_writes_every_output(built):
         assert f["patches"].shape == (64, 16, 16) and f.attrs["kind"] == "image"
     assert (run / "model" / "model.pt").exists() and (run / "model" / "loss.png").exists()
     with h5py.File(run / "volumes.h5") as f:
-        assert sorted(f) == ["volume_000", "volume_001"]
+        assert sorted(f) == ["images_2d", "volume_000", "volume_001"]
+        # the 2D ceiling: count x size of the model's own 2D samples
+        assert f["images_2d"].shape == (2 * 16, 16, 16)
         vol = f["volume_000"][()]
         assert vol.shape == (16, 16, 16) and vol.dtype == np.uint8
         # strided schedule: 8 steps, n_h = 2 (no re-noise at the last): 15 passes x 16 slices
@@ -37,12 +39,20 @@ def test_build_writes_every_output(built):
     report = json.loads((run / "report.json").read_text())
     assert report["comparison"].startswith("per-plane")
     assert report["ensemble"]["count"] == 2 and len(report["volumes"]) == 2
+    # every phase is scored with every metric; phase 1 (14 %) is the phase of interest
+    names = {"s2", "lineal_path", "euler_density", "largest_cluster", "volume_fraction"}
+    assert report["phase_of_interest"] == 1 and report["phases"] == [0, 1]
     for v in report["volumes"]:
         assert set(v["per_plane"]) == {"yz", "xz", "xy"}
-        assert v["errors"]["s2"] >= 0 and isinstance(v["accepted"], bool)
-    assert set(report["natural_spread"]) == {"s2", "lineal_path", "volume_fraction"}
+        assert set(v["errors"]) == {"0", "1"} and set(v["errors"]["1"]) == names
+        assert v["errors"]["1"]["s2"] >= 0
+        # a verdict is its reasons: accepted exactly when none
+        assert v["accepted"] == (not v["reasons"])
+        assert set(v["morphology"]["1"]) >= {"euler_density", "largest_cluster_fraction"}
+    assert {k.split("/")[0] for k in report["natural_spread"]} == names
     assert report["real_ensemble"]["count"] == 2
-    assert set(report["real_ensemble"]["errors"]) == {"s2", "lineal_path", "volume_fraction"}
+    assert set(report["real_ensemble"]["errors"]["1"]) == names
+    assert set(report["ceiling_2d"]["ensemble"]["errors"]["1"]) == names
     assert (run / "plots" / "curves.png").stat().st_size > 1000
     assert (run / "plots" / "slices.png").stat().st_size > 1000
     # exports carry the same phases
@@ -70,7 +80,8 @@ def test_rerun_skips_up_to_date_stages(built, write_spec, capfd):
     err = capfd.readouterr().err
     assert "ingest: up to date" in err and "train: up to date" in err
     with h5py.File(run / "volumes.h5") as f:
-        assert sorted(f) == ["volume_000", "volume_001", "volume_002"]
+        assert sorted(f) == ["images_2d", "volume_000", "volume_001", "volume_002"]
+        assert len(f["images_2d"]) == 3 * 16
         np.testing.assert_array_equal(f["volume_000"][()], first)
     assert json.loads((run / "report.json").read_text())["ensemble"]["count"] == 3
 
@@ -100,10 +111,11 @@ def test_cli_missing_data_file(write_spec, tmp_path):
     assert not (tmp_path / "run" / "dataset.h5").exists()
 
 
-def test_cli_unknown_backbone(write_spec):
+def test_cli_unknown_backbone(write_spec, tmp_path):
+    """Every name the spec gives is checked before the first stage runs."""
     path = write_spec({"model": {"backbone": "nope"}})
-    assert _cli("ingest", path, "-q").returncode == 0
-    _one_line_error(_cli("train", path), "model.backbone: unknown backbone 'nope'", "compact")
+    _one_line_error(_cli("ingest", path), "model.backbone: unknown backbone 'nope'", "compact")
+    assert not (tmp_path / "run" / "dataset.h5").exists()
 
 
 def test_cli_missing_spec_and_stage_order(write_spec, tmp_path):
@@ -121,7 +133,7 @@ def test_cli_schema_and_plugins(tmp_path):
 
 
 def test_validation_reference_choices(write_spec):
-    from rvegen.ingest import ingest
+    from rvegen.data.ingest import ingest
     from rvegen.pipeline import reference_dataset
 
     spheres = {"kind": "spheres", "shape": [40, 24, 24], "diameter_mean": 6,

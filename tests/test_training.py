@@ -7,11 +7,17 @@ import time
 import pytest
 import torch
 
+from rvegen.data.ingest import ingest
 from rvegen.diffusion.checkpoint import load_model, read_checkpoint
-from rvegen.diffusion.training import train
 from rvegen.errors import CheckpointError
-from rvegen.ingest import ingest
 from rvegen.spec import load_spec
+from rvegen.training import train_to_folder
+
+
+def train(ds, model, cfg, out_dir, seed, fingerprint, **kwargs):
+    """Train into a folder; the path of its model.pt."""
+    train_to_folder(ds, model, cfg, out_dir, seed, fingerprint, **kwargs)
+    return out_dir / "model.pt"
 
 
 def _setup(write_spec, **train_overrides):

@@ -200,8 +200,3 @@ class CompactUNet(nn.Module):
                 h = self.upsamples[i - 1](F.interpolate(h, scale_factor=2.0, mode="nearest"))
             h = block(torch.cat([h, skips[level]], dim=1), emb)
         return self.out(F.silu(self.out_norm(h)))
-
-
-def register(reg) -> None:  # noqa: ANN001
-    """Register the built-in backbones."""
-    reg.register("backbone", "compact", CompactUNet)

@@ -42,10 +42,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..device import autocast, memory_format
-from .encoding import model_to_labels
+from ..progress import progress_bar
 from .schedule import Schedule, strided_steps
 
 #: Axis of (z, y, x) held fixed by each plane, in the paper's cycling order yz, xz, xy.
@@ -77,11 +76,8 @@ class SamplerSettings:
     fraction_guidance: bool = False
     #: start from q(x_T)'s mean (the data's mean at the terminal SNR) instead of zero
     start_from_data_mean: bool = False
-    #: fraction of phase 1 (binary data): the guidance target and/or final matching
+    #: fraction of phase 1 (binary data): the target of fraction guidance
     target_fraction: float | None = None
-    #: label the target fraction of voxels (largest values) instead of thresholding at 0
-    match_fraction: bool = False
-    smooth_sigma: float = 0.0
 
 
 @dataclass
@@ -284,35 +280,76 @@ def multiplane_sample(
     x = initial_noise(shape, schedule, mean, generator, dtype).to(device)
     plane = 0
     pairs = strided_steps(schedule.timesteps, settings.steps)
-    for t, s in tqdm(pairs, desc=desc, unit="step", disable=not progress, leave=False):
-        # At the last step (s = 0) there is no re-noise, so one repeat is all it takes.
-        repeats = settings.harmonizing_steps if s > 0 else 1
-        sigma = pool_width(settings, schedule, t)
-        for h in range(repeats):
-            axes = PLANE_AXES if settings.fusion else (
-                PLANE_AXES[plane % 3 if settings.cycle_planes else 0],)
-            if alters_x0:
-                x0 = sum(pooled.x0(x, t, axis, sigma) for axis in axes) / len(axes)
-                if guided:
-                    x0 = guide_fraction(x0, settings.target_fraction)
-                eps = schedule.eps_from_x0(x, x0, t)
-            else:
-                eps = denoise(x, t, axes[0])
-                x0 = None
-            if observe is not None:
-                observe(t, h, x, schedule.predict_x0(x, eps, t) if x0 is None else x0)
-            z = randn() if s > 0 else None
-            if settings.method == "ddim":
-                x_s = schedule.ddim_step(x, eps, t, s, z, settings.eta, settings.clip_x0)
-            else:
-                x_s = schedule.step(x, eps, t, s, z, settings.clip_x0)
-            if h < repeats - 1:
-                x = schedule.renoise(x_s, t, s, randn())
-                if settings.harmonize_across_planes:
-                    plane += 1
-        x = x_s
-        plane += 1
+    with progress_bar(len(pairs), desc, "step", progress, nested=True) as bar:
+        for t, s in pairs:
+            # At the last step (s = 0) there is no re-noise, so one repeat is all it takes.
+            repeats = settings.harmonizing_steps if s > 0 else 1
+            sigma = pool_width(settings, schedule, t)
+            for h in range(repeats):
+                axes = PLANE_AXES if settings.fusion else (
+                    PLANE_AXES[plane % 3 if settings.cycle_planes else 0],)
+                if alters_x0:
+                    x0 = sum(pooled.x0(x, t, axis, sigma) for axis in axes) / len(axes)
+                    if guided:
+                        x0 = guide_fraction(x0, settings.target_fraction)
+                    eps = schedule.eps_from_x0(x, x0, t)
+                else:
+                    eps = denoise(x, t, axes[0])
+                    x0 = None
+                if observe is not None:
+                    observe(t, h, x, schedule.predict_x0(x, eps, t) if x0 is None else x0)
+                z = randn() if s > 0 else None
+                if settings.method == "ddim":
+                    x_s = schedule.ddim_step(x, eps, t, s, z, settings.eta, settings.clip_x0)
+                else:
+                    x_s = schedule.step(x, eps, t, s, z, settings.clip_x0)
+                if h < repeats - 1:
+                    x = schedule.renoise(x_s, t, s, randn())
+                    if settings.harmonize_across_planes:
+                        plane += 1
+            x = x_s
+            plane += 1
+            bar.update(1)
     return x.cpu(), denoise.evaluations
+
+
+def sample_images_2d(
+    net: nn.Module,
+    schedule: Schedule,
+    channels: int,
+    size: int,
+    count: int,
+    steps: int,
+    method: str,
+    eta: float,
+    generator: torch.Generator,
+    device: torch.device,
+    start_mean: torch.Tensor | None = None,
+    batch: int = 256,
+) -> torch.Tensor:
+    """``count`` plain 2D samples (count, C, size, size) on the same schedule as volumes.
+
+    The model alone, without planes: what multi-plane sampling can at best reach per slice.
+    """
+    fmt = memory_format(device)
+    out = []
+    pairs = strided_steps(schedule.timesteps, steps)
+    for first in range(0, count, batch):
+        n = min(batch, count - first)
+        shape = (n, channels, size, size)
+        x = initial_noise(shape[1:2] + (n, size, size), schedule, start_mean, generator,
+                          torch.float32).movedim(1, 0).to(device)
+        for t, s in pairs:
+            steps_t = torch.full((n,), t, device=device, dtype=torch.long)
+            with torch.inference_mode(), autocast(device):
+                eps = net(x.contiguous(memory_format=fmt), steps_t).float()
+            z = torch.randn(shape, generator=generator).to(device) if s > 0 else None
+            if method == "ddim":
+                x = schedule.ddim_step(x, eps, t, s, z, eta)
+            else:
+                x = schedule.step(x, eps, t, s, z)
+        out.append(x.cpu())
+    return torch.cat(out)
 
 
 def smooth(x: torch.Tensor, sigma: float, periodic: bool) -> torch.Tensor:
@@ -322,20 +359,6 @@ def smooth(x: torch.Tensor, sigma: float, periodic: bool) -> torch.Tensor:
     mode = "wrap" if periodic else "nearest"
     return torch.from_numpy(np.stack(
         [ndimage.gaussian_filter(c.double().numpy(), sigma, mode=mode) for c in x]))
-
-
-def match_fraction(x: torch.Tensor, fraction: float) -> np.ndarray:
-    """Binary labels with phase 1 on the ``fraction`` of voxels where x is largest.
-
-    Thresholding the final volume at its own quantile instead of at 0 gives the data's
-    volume fraction exactly while keeping the ranking the model produced.
-    """
-    flat = x.flatten().double()
-    k = int(round(fraction * flat.numel()))
-    labels = torch.zeros(flat.numel(), dtype=torch.uint8)
-    if k > 0:
-        labels[torch.topk(flat, k).indices] = 1
-    return labels.view(x.shape).numpy()
 
 
 def sample_volume(
@@ -350,11 +373,13 @@ def sample_volume(
     progress: bool = False,
     desc: str = "sample",
     fractions: list[float] | None = None,
-) -> tuple[np.ndarray, SampleInfo]:
-    """One labelled (m, m, m) uint8 volume in (z, y, x) order, with its provenance.
+    options: dict[str, Any] | None = None,
+) -> tuple[torch.Tensor, SampleInfo]:
+    """One continuous (C, m, m, m) volume in (z, y, x) order, with its provenance.
 
-    ``fractions`` are the data's phase fractions (the start mean when
-    ``settings.start_from_data_mean``).
+    The built-in sampler (the ``sampler`` plugin contract). ``fractions`` are the data's
+    phase fractions (the start mean when ``settings.start_from_data_mean``); ``options``
+    (the spec's ``generate.sampler_options``) are not used by this sampler.
     """
     if hasattr(net, "set_periodic"):
         net.set_periodic(settings.periodic)
@@ -364,16 +389,7 @@ def sample_volume(
         net, schedule, channels, size, settings, generator, device, progress, desc,
         start_mean=data_mean(phases, fractions),
     )
-    if settings.smooth_sigma > 0:
-        x = smooth(x, settings.smooth_sigma, settings.periodic)
-    if settings.match_fraction and settings.target_fraction is not None:
-        labels = match_fraction(x[0], settings.target_fraction)
-    else:
-        labels = model_to_labels(x, phases, channel_dim=0).numpy()
     info = SampleInfo(int(seed), evaluations, time.perf_counter() - start, asdict(settings))
-    return labels, info
+    return x, info
 
 
-def register(reg) -> None:  # noqa: ANN001
-    """Register the built-in sampler."""
-    reg.register("sampler", "multiplane", sample_volume)

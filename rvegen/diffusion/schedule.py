@@ -15,24 +15,40 @@ import torch
 
 @dataclass(frozen=True)
 class Schedule:
-    """Linear-beta DDPM schedule.
+    """DDPM noise schedule: linear betas (the paper) or cosine alpha_bar.
 
     Parameters
     ----------
     timesteps
         T, the number of diffusion steps.
     beta_start, beta_end
-        beta_1 and beta_T (paper: 1e-4 and 1e-2).
+        beta_1 and beta_T of the linear schedule (paper: 1e-4 and 1e-2; with these
+        alpha_bar_T = 0.0064, i.e. x_T keeps 8 % of the signal).
+    kind
+        "linear", or "cosine" (Nichol & Dhariwal 2021: alpha_bar_t = f(t) / f(0),
+        f(t) = cos^2((t / T + 0.008) / 1.008 * pi / 2), betas clipped at 0.999), which
+        reaches alpha_bar_T ~ 0.
     """
 
     timesteps: int = 1000
     beta_start: float = 1e-4
     beta_end: float = 1e-2
+    kind: str = "linear"
 
     @property
     def betas(self) -> np.ndarray:
         """beta_t for t = 1..T at index t - 1 (float64)."""
+        if self.kind == "cosine":
+            s = 0.008
+            steps = np.arange(self.timesteps + 1, dtype=np.float64) / self.timesteps
+            f = np.cos((steps + s) / (1 + s) * np.pi / 2) ** 2
+            return np.clip(1.0 - f[1:] / f[:-1], 0.0, 0.999)
         return np.linspace(self.beta_start, self.beta_end, self.timesteps, dtype=np.float64)
+
+    def as_dict(self) -> dict[str, object]:
+        """The fields (stored in checkpoints)."""
+        return {"timesteps": self.timesteps, "beta_start": self.beta_start,
+                "beta_end": self.beta_end, "kind": self.kind}
 
     @property
     def alpha_bars(self) -> np.ndarray:
@@ -158,6 +174,11 @@ class Schedule:
         coef_x0 = np.sqrt(a_s) * beta_ts / (1.0 - a_t)
         coef_xt = np.sqrt(1.0 - beta_ts) * (1.0 - a_s) / (1.0 - a_t)
         return float(coef_x0), float(coef_xt), float(beta_ts * (1.0 - a_s) / (1.0 - a_t))
+
+
+def schedule_of(model) -> Schedule:  # noqa: ANN001 - ModelSpec
+    """The schedule a spec's model section describes."""
+    return Schedule(model.timesteps, model.beta_start, model.beta_end, model.schedule)
 
 
 def strided_steps(timesteps: int, steps: int) -> list[tuple[int, int]]:

@@ -30,6 +30,8 @@ class ExportContext:
     load_cases: bool = False
     solver: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: options per exporter name (the spec's ``export.options``), for plugin exporters
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """Phase names, default phase0, phase1, ..."""
@@ -67,8 +69,6 @@ def write_xdmf(labels: np.ndarray, ctx: ExportContext, stem: Path) -> list[Path]
     return xdmf.write_xdmf(stem.with_suffix(".xdmf"), labels, ctx.voxel_size)
 
 
-def register(reg) -> None:  # noqa: ANN001
-    """Register the built-in exporters."""
-    for name, fn in (("abaqus", write_abaqus), ("vti", write_vti), ("vtu", write_vtu),
-                     ("damask", write_damask), ("xdmf", write_xdmf)):
-        reg.register("exporter", name, fn)
+#: The built-in exporters by name.
+WRITERS = {"abaqus": write_abaqus, "vti": write_vti, "vtu": write_vtu, "damask": write_damask,
+           "xdmf": write_xdmf}

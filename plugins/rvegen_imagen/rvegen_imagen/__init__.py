@@ -1,10 +1,13 @@
 """rvegen plugin: imagen-pytorch's Unet (the paper's network, Table A1) as a backbone."""
 
+from rvegen.plugins import hookimpl
+
 from .backbone import ImagenDenoiser, import_unet
 
-__all__ = ["ImagenDenoiser", "import_unet", "register"]
+__all__ = ["ImagenDenoiser", "import_unet", "rvegen_backbones"]
 
 
-def register(registry) -> None:  # noqa: ANN001
-    """Entry point of the ``rvegen.plugins`` group."""
-    registry.register("backbone", "imagen", ImagenDenoiser, origin="rvegen-imagen")
+@hookimpl
+def rvegen_backbones() -> dict[str, type]:
+    """The ``imagen`` backbone (``model.backbone: imagen``)."""
+    return {"imagen": ImagenDenoiser}

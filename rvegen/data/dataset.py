@@ -1,0 +1,167 @@
+"""The training data of a run: labelled source, patches, provenance; stored as dataset.h5."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ..atomic import atomic_path
+from ..errors import InputError
+
+
+@dataclass
+class Dataset:
+    """Training patches and the labelled source they were cut from.
+
+    Attributes
+    ----------
+    patches
+        (N, n, n) uint8 phase labels 0..K-1.
+    source
+        The labelled training source, uint8: for kind 'image' one image (y, x) or a stack
+        of independent images (N, y, x); for kind 'stack' a volume (z, y, x).
+    kind
+        'image' (2D data: per-plane 2D validation) or 'stack' (3D validation).
+    phases
+        Number of phases K.
+    voxel_size, unit
+        Physical edge length of one voxel and its unit.
+    holdout
+        Stacks only: a sub-volume kept out of training, the 3D reference of validation.
+    meta
+        Provenance (source file, its SHA-256, reader, segmentation, ...).
+    """
+
+    patches: np.ndarray
+    source: np.ndarray
+    kind: str
+    phases: int
+    voxel_size: float = 1.0
+    unit: str = "um"
+    holdout: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def patch_size(self) -> int:
+        """Side n of the square patches."""
+        return int(self.patches.shape[-1])
+
+    @property
+    def images(self) -> np.ndarray:
+        """2D data as a stack of images (N, y, x)."""
+        return self.source if self.source.ndim == 3 else self.source[None]
+
+    @property
+    def fractions(self) -> list[float]:
+        """Phase fractions of what the model is trained on (the patches' source)."""
+        if "volume_fractions" in self.meta:
+            return [float(v) for v in self.meta["volume_fractions"]]
+        counts = np.bincount(self.patches.ravel(), minlength=self.phases)
+        return (counts / counts.sum()).tolist()
+
+    def content_hash(self) -> str:
+        """SHA-256 of what training and validation read (arrays, phases, kind, augment),
+        not of metadata such as the unit or the voxel size."""
+        digest = hashlib.sha256()
+        for array in (self.patches, self.source, self.holdout):
+            if array is not None:
+                digest.update(str(array.shape).encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(f"{self.kind} {self.phases} {self.meta.get('augment', True)}".encode())
+        return digest.hexdigest()
+
+    @classmethod
+    def from_file(cls, path: str | Path, seed: int = 0, **data: Any) -> "Dataset":
+        """A dataset from an image, stack, folder of slices, .h5, .raw or .zip file.
+
+        ``data`` are fields of the spec's data section (``phases``, ``patch_size``,
+        ``reader``, ``segmentation``, ...); relative paths are taken as they are.
+        """
+        from ..spec import DataSpec
+        from .ingest import ingest
+
+        return ingest(DataSpec(source=str(path), **data), Path("."), seed)
+
+    @classmethod
+    def from_array(cls, array: np.ndarray, seed: int = 0, **data: Any) -> "Dataset":
+        """A dataset from an image (y, x) or stack (z, y, x) in memory.
+
+        Parameters
+        ----------
+        array
+            Grey values or phase labels.
+        seed
+            Seed of the crop positions.
+        **data
+            Fields of the spec's data section (``phases``, ``patch_size``,
+            ``num_patches``, ``kind``, ``segmentation``, ``downscale``, ``holdout``,
+            ``train_slice``, ``voxel_size``, ``unit``, ...).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> img = (np.random.default_rng(0).random((64, 64)) > 0.7).astype(np.uint8)
+        >>> ds = Dataset.from_array(img, patch_size=16, num_patches=32)
+        >>> ds.patches.shape, ds.kind
+        ((32, 16, 16), 'image')
+        """
+        from ..spec import DataSpec
+        from .ingest import prepare
+
+        spec = DataSpec(source="<in-memory array>", **data)
+        meta = {"source_path": "<in-memory array>", "reader": "array"}
+        return prepare(np.asarray(array), spec, "array", meta, np.random.default_rng(seed))
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (of every file, in name order, for a folder)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def save_dataset(ds: Dataset, path: Path) -> None:
+    """Write a dataset to HDF5 atomically."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("patches", data=ds.patches, compression="gzip", chunks=True)
+        f.create_dataset("source", data=ds.source, compression="gzip", chunks=True)
+        if ds.holdout is not None:
+            f.create_dataset("holdout", data=ds.holdout, compression="gzip", chunks=True)
+        f.attrs.update(
+            kind=ds.kind, phases=ds.phases, voxel_size=ds.voxel_size, unit=ds.unit,
+            patch_size=ds.patch_size,
+        )
+        for key, value in ds.meta.items():
+            f.attrs[key] = value
+
+
+def load_dataset(path: Path) -> Dataset:
+    """Read a dataset written by :func:`save_dataset`."""
+    if not path.is_file():
+        raise InputError(f"{path}: dataset not found; run `rvegen ingest` first")
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = dict(f.attrs)
+            ds = Dataset(
+                patches=f["patches"][()],
+                source=f["source"][()],
+                kind=str(attrs.pop("kind")),
+                phases=int(attrs.pop("phases")),
+                voxel_size=float(attrs.pop("voxel_size")),
+                unit=str(attrs.pop("unit")),
+                holdout=f["holdout"][()] if "holdout" in f else None,
+            )
+    except (OSError, KeyError) as exc:
+        raise InputError(f"{path}: not a readable rvegen dataset ({exc}); rerun ingest") from None
+    attrs.pop("patch_size", None)
+    ds.meta = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in attrs.items()}
+    return ds

@@ -1,0 +1,197 @@
+"""Ingestion: read a micrograph or stack, map it to phase labels, cut training patches.
+
+The result is a :class:`~rvegen.data.dataset.Dataset`: the n x n training patches, the
+whole labelled source (kept as the reference for validation) and provenance. It is stored
+in ``dataset.h5``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError
+from ..plugins import Registry, registry as default_registry
+from ..spec import DataSpec
+from .dataset import Dataset, file_sha256
+from .readers import reader_for
+from .segment import downscale, segment
+
+
+def random_crops(
+    planes: list[np.ndarray] | np.ndarray, n: int, count: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``count`` random n x n crops of randomly chosen 2D planes."""
+    out = np.empty((count, n, n), dtype=np.uint8)
+    for i in range(count):
+        plane = planes[rng.integers(len(planes))]
+        y = rng.integers(plane.shape[0] - n + 1)
+        x = rng.integers(plane.shape[1] - n + 1)
+        out[i] = plane[y : y + n, x : x + n]
+    return out
+
+
+class _Slices:
+    """The 2D slices of a volume along some axes, indexable without copying the volume."""
+
+    def __init__(self, volume: np.ndarray, axes: list[int]) -> None:
+        self.volume, self.axes = volume, axes
+        self.counts = [volume.shape[a] for a in axes]
+
+    def __len__(self) -> int:
+        return sum(self.counts)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        for axis, count in zip(self.axes, self.counts):
+            if i < count:
+                return np.take(self.volume, i, axis=axis)
+            i -= count
+        raise IndexError(i)
+
+
+def make_patches(
+    source: np.ndarray, kind: str, n: int, count: int, axes: list[int], rng: np.random.Generator
+) -> np.ndarray:
+    """Training patches of side ``n``.
+
+    A stack whose slices are exactly n x n gives every slice along ``axes``; otherwise
+    ``count`` seeded random crops of random slices (stacks) or images (2D data).
+    """
+    if kind == "image":
+        planes = source if source.ndim == 3 else source[None]
+        return random_crops(planes, n, count, rng)
+    if all(source.shape[a] == n for ax in axes for a in range(3) if a != ax):
+        return np.concatenate([np.moveaxis(source, ax, 0) for ax in axes]).astype(np.uint8)
+    return random_crops(_Slices(source, axes), n, count, rng)
+
+
+def single_slice(labels: np.ndarray, kind: str, index: int, axis: int, name: str) -> np.ndarray:
+    """The one slice of a stack that ``data.train_slice`` trains on."""
+    if kind != "stack":
+        raise InputError(f"{name}: data.train_slice needs a 3D stack (data.kind 'stack')")
+    if index >= labels.shape[axis]:
+        raise InputError(
+            f"{name}: data.train_slice {index} is outside the {labels.shape[axis]} slices "
+            f"along axis {axis} left for training"
+        )
+    return np.take(labels, index, axis=axis)
+
+
+def _read(data: DataSpec, base_dir: Path, rng: np.random.Generator,
+          plugins: Registry) -> tuple[np.ndarray, dict, str]:
+    """The raw array, its provenance, and the name used in messages."""
+    if data.synthetic is not None:
+        make = plugins.get("synthetic", data.synthetic.kind, "data.synthetic.kind")
+        cfg = data.synthetic.model_dump()
+        digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()
+        name = f"synthetic {data.synthetic.kind}"
+        return make(data.synthetic, rng), {"source_path": name, "source_sha256": digest,
+                                           "synthetic": json.dumps(cfg)}, name
+    path = Path(data.source)
+    path = path if path.is_absolute() else base_dir / path
+    if not path.exists():
+        raise InputError(f"{path}: data.source file not found")
+    reader_name = reader_for(path) if data.reader == "auto" else data.reader
+    read = plugins.get("reader", reader_name, "data.reader")
+    array = np.asarray(read(path, data))
+    meta = {"source_path": str(path), "source_sha256": file_sha256(path), "reader": reader_name}
+    return array, meta, str(path)
+
+
+def ingest(data: DataSpec, base_dir: Path, seed: int = 0,
+           plugins: Registry | None = None) -> Dataset:
+    """Read (or synthesise) ``data``'s source, label its phases and cut training patches.
+
+    Parameters
+    ----------
+    data
+        The spec's data section.
+    base_dir
+        Folder that relative paths are resolved against.
+    seed
+        Seed of synthetic sources and of the crop positions.
+    plugins
+        Where readers and synthetic sources come from (default: the installed plugins).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    InputError
+        For a missing, corrupt or unusable file, with its name and what to do.
+    """
+    rng = np.random.default_rng(seed)
+    array, meta, name = _read(data, base_dir, rng, plugins or default_registry())
+    return prepare(array, data, name, meta, rng)
+
+
+def prepare(array: np.ndarray, data: DataSpec, name: str, meta: dict,
+            rng: np.random.Generator) -> Dataset:
+    """Label an array's phases, hold out, cut patches: the dataset of ``data``'s settings."""
+    if array.size == 0:
+        raise InputError(f"{name}: the array is empty")
+    array = np.squeeze(array)
+    if array.ndim not in (2, 3):
+        raise InputError(
+            f"{name}: expected a 2D image or a 3D stack, got an array of shape {array.shape}"
+        )
+    kind = data.kind
+    if kind == "auto":
+        kind = "image" if array.ndim == 2 else "stack"
+    if kind == "images":
+        if array.ndim != 3:
+            raise InputError(f"{name}: data.kind 'images' needs a 3D array (image, y, x)")
+        kind = "image"
+    elif (kind == "image") != (array.ndim == 2):
+        raise InputError(f"{name}: data.kind is {kind!r} but the array is {array.ndim}D")
+    seg = data.segmentation
+    labels, seg_meta = segment(array, seg.method, data.phases, name, seg.thresholds,
+                               seg.denoise, seg.denoise_size)
+    del array
+    if data.downscale > 1:
+        # independent images keep their count; only their planes are downscaled
+        if kind == "image" and labels.ndim == 3:
+            labels = np.stack([downscale(im, data.downscale, data.phases) for im in labels])
+        else:
+            labels = downscale(labels, data.downscale, data.phases)
+    holdout = None
+    if kind == "stack" and data.holdout > 0:
+        cut = int(round(labels.shape[0] * (1 - data.holdout)))
+        labels, holdout = labels[:cut], labels[cut:]
+    n = data.patch_size
+    if kind == "image":
+        planes = labels.shape[-2:]
+    else:  # the in-plane sides of every slicing direction
+        planes = [labels.shape[a] for ax in data.slice_axes for a in range(3) if a != ax]
+    if min(planes) < n:
+        raise InputError(
+            f"{name}: shape {labels.shape} (after downscale and holdout) is smaller than "
+            f"data.patch_size {n}; use a smaller patch_size"
+        )
+    if data.train_slice is not None:
+        trained_on = single_slice(labels, kind, data.train_slice, data.slice_axes[0], name)
+        patches = random_crops([trained_on], n, data.num_patches, rng)
+        meta["train_slice"] = f"{data.train_slice} along axis {data.slice_axes[0]}"
+    else:
+        trained_on = labels
+        patches = make_patches(labels, kind, n, data.num_patches, data.slice_axes, rng)
+    # what the model saw sets the fraction that generation matches
+    fractions = np.bincount(trained_on.ravel(), minlength=data.phases) / trained_on.size
+    meta.update(seg_meta)
+    meta.update({
+        "volume_fractions": fractions.tolist(),
+        "augment": data.augment,
+        "slice_axes": list(data.slice_axes),
+        "downscale": data.downscale,
+        "rvegen_version": __version__,
+    })
+    meta = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in meta.items()}
+    return Dataset(patches, labels, kind, data.phases, data.voxel_size, data.unit, holdout, meta)
+
+

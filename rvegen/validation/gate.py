@@ -1,0 +1,88 @@
+"""The acceptance gate: a volume passes when it is as close to the reference as real
+samples of the same size are.
+
+Calibrated mode (default) is joint over every criterion (each metric of each phase): a
+sample's error on a criterion is standardised by the real calibration samples' errors on
+it, (e - median) / IQR; its score is the worst over criteria; the threshold is the chosen
+quantile of the real samples' own scores, so that real samples pass at that rate whatever
+the number of criteria. (Per-criterion quantiles alone would reject a real sample far
+more often than 1 - q once there are many criteria.)
+
+Absolute mode: fixed thresholds from the spec on the phase of interest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Gate:
+    """Thresholds and how to apply them."""
+
+    mode: str
+    quantile: float
+    #: per-criterion error at the joint threshold (calibrated) or as given (absolute)
+    thresholds: dict[str, float]
+    #: real calibration errors per criterion (calibrated mode)
+    real_errors: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the joint score threshold (calibrated mode)
+    score_threshold: float = 1.0
+
+    def judge(self, errors: dict[str, float]) -> tuple[bool, list[str]]:
+        """(accepted, reasons) for one sample's errors by criterion."""
+        if self.mode == "absolute":
+            reasons = [f"{k} error {errors[k]:.3g} > {t:.3g}" for k, t in self.thresholds.items()
+                       if k in errors and errors[k] > t]
+            return not reasons, reasons
+        reasons = []
+        for key, real in self.real_errors.items():
+            value = errors.get(key)
+            if value is None or not np.isfinite(value):
+                continue
+            if standardise(real, value) > self.score_threshold:
+                reasons.append(f"{key} error {value:.3g} > {self.thresholds[key]:.3g} "
+                               f"(real samples: median {np.median(real):.3g})")
+        return not reasons, reasons
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready summary."""
+        out: dict[str, object] = {"mode": self.mode, "quantile": self.quantile,
+                                  "thresholds": self.thresholds}
+        if self.mode == "calibrated":
+            out["joint_score_threshold"] = self.score_threshold
+            out["criteria"] = len(self.real_errors)
+        return out
+
+
+def standardise(real: np.ndarray, value: float) -> float:
+    """(value - median) / interquartile range of the real errors of one criterion."""
+    q25, q50, q75 = np.quantile(real, [0.25, 0.5, 0.75])
+    return float((value - q50) / max(q75 - q25, 1e-12 * max(abs(q50), 1.0), 1e-15))
+
+
+def calibrate(real_errors: list[dict[str, float]], quantile: float) -> Gate:
+    """A calibrated gate from the errors of real samples (one dict per sample).
+
+    Criteria that are not finite for every real sample (a phase absent from the data)
+    are left out.
+    """
+    keys = [k for k in real_errors[0]
+            if all(np.isfinite(e.get(k, np.nan)) for e in real_errors)]
+    table = {k: np.array([e[k] for e in real_errors], dtype=np.float64) for k in keys}
+    scores = [max((standardise(table[k], e[k]) for k in keys), default=0.0)
+              for e in real_errors]
+    threshold = float(np.quantile(scores, quantile)) if scores else 0.0
+    # the error at which each criterion reaches the joint threshold, for the report
+    thresholds = {}
+    for k in keys:
+        q25, q50, q75 = np.quantile(table[k], [0.25, 0.5, 0.75])
+        thresholds[k] = float(q50 + threshold * (q75 - q25))
+    return Gate("calibrated", quantile, thresholds, table, threshold)
+
+
+def absolute(thresholds: dict[str, float]) -> Gate:
+    """A gate of fixed thresholds by criterion."""
+    return Gate("absolute", 1.0, dict(thresholds))

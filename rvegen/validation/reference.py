@@ -1,0 +1,95 @@
+"""The real data that generated volumes are compared with, and real samples of it.
+
+Data from a 3D stack are compared in 3D: real samples are random sub-volumes of the
+generated size (of the held-out part when ingestion kept one). Data from 2D images are
+compared per plane: a real sample is a set of m random m x m crops stacked along axis 0,
+so that its per-plane descriptors (``plane_axis=0``) average over m images as a
+volume's do over its m slices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..data.dataset import Dataset
+from ..data.ingest import ingest, random_crops
+from ..errors import InputError
+
+
+def reference_source(ds: Dataset, size: int) -> tuple[np.ndarray, str]:
+    """The real data that generated volumes are compared with, and its description.
+
+    A stack's held-out sub-volume when it has one large enough, else the training source.
+    """
+    label = ds.meta.get("reference_label")
+    if ds.kind == "stack" and ds.holdout is not None:
+        if min(ds.holdout.shape) >= size:
+            shape = "x".join(map(str, ds.holdout.shape))
+            return ds.holdout, f"{label or 'held-out sub-volume'} {shape}"
+    src = ds.source if ds.kind == "stack" else ds.images
+    dims = src.shape if ds.kind == "stack" else src.shape[1:]
+    if min(dims) < size:
+        raise InputError(
+            f"the data ({'x'.join(map(str, dims))}) is smaller than the generated volumes "
+            f"({size}); lower generate.size"
+        )
+    if label:
+        return src, f"{label} {'x'.join(map(str, src.shape))}"
+    note = " (the held-out part is smaller than a volume)" if ds.holdout is not None else ""
+    return src, f"training source {'x'.join(map(str, src.shape))}{note}"
+
+
+def real_samples(
+    ds: Dataset, size: int, count: int, rng: np.random.Generator
+) -> tuple[list[np.ndarray], str]:
+    """Real samples shaped like a generated volume, and where they come from.
+
+    From a stack: random size^3 sub-volumes (of the held-out part when there is one).
+    From 2D data: ``size`` random size x size crops of random images stacked along axis 0.
+    """
+    src, where = reference_source(ds, size)
+    out = []
+    for _ in range(count):
+        if ds.kind == "stack":
+            z, y, x = (rng.integers(s - size + 1) for s in src.shape)
+            out.append(src[z : z + size, y : y + size, x : x + size])
+        else:
+            out.append(random_crops(src, size, size, rng))
+    return out, where
+
+
+def real_image_sets(
+    ds: Dataset, size: int, count: int, rng: np.random.Generator, axes: list[int]
+) -> list[np.ndarray]:
+    """``count`` sets of ``size`` real 2D size x size crops, stacked along axis 0.
+
+    The 2D reference of the model's own 2D samples: crops of the images (2D data) or of
+    the reference volume's slices along ``axes`` (stacks).
+    """
+    src, _ = reference_source(ds, size)
+    if ds.kind == "stack":
+        planes = [np.take(src, i, axis=a) for a in axes for i in range(src.shape[a])
+                  if min(s for j, s in enumerate(src.shape) if j != a) >= size]
+    else:
+        planes = list(src)
+    return [random_crops(planes, size, size, rng) for _ in range(count)]
+
+
+def fresh_realization(ds: Dataset, data, base_dir, seed: int) -> Dataset:  # noqa: ANN001
+    """``ds`` with its reference replaced by a new realization of its synthetic source.
+
+    The same source and processing with another seed and 4x the slices (stacks) or
+    images (2D), so that the reference is not itself noisy.
+    """
+    synthetic = data.synthetic.model_copy(
+        update={"shape": [4 * data.synthetic.shape[0], *data.synthetic.shape[1:]]})
+    fresh_data = data.model_copy(update={"synthetic": synthetic, "holdout": 0.0,
+                                         "train_slice": None, "num_patches": 1})
+    fresh_seed = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
+    fresh = ingest(fresh_data, base_dir, fresh_seed).source
+    meta = {**ds.meta, "reference_label": "fresh synthetic realization"}
+    if ds.kind == "stack":
+        return replace(ds, holdout=fresh, meta=meta)
+    return replace(ds, source=fresh, meta=meta)
