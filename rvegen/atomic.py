@@ -36,10 +36,19 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp makes 0600 files; give the result the mode any new file would have
+        os.chmod(tmp, default_mode(0o666))
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def default_mode(base: int) -> int:
+    """``base`` (0o666 for files, 0o777 for folders) less the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> None:

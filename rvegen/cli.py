@@ -105,7 +105,7 @@ def build(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] 
     total = len(report.get("volumes", []))
     typer.echo(f"done: {len(result.accepted)}/{total} volume(s) accepted, "
                f"{len(result.exported)} file(s) exported in {result.run_dir}", err=True)
-    if not result.accepted:
+    if not result.accepted and not result.exported:
         typer.echo("no volume passed the gate; nothing was exported (see report.json)",
                    err=True)
         raise typer.Exit(1)

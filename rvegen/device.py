@@ -26,8 +26,15 @@ def pick_device(name: str, field_path: str = "device") -> torch.device:
         return torch.device("cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
-        raise SpecError(f"{field_path}: unknown device {name!r} (use auto, cpu, cuda, mps)") from None
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise SpecError(f"{field_path}: unknown device {name!r} (use auto, cpu, cuda, "
+                        "cuda:N or mps)")
+    if device.type == "cuda" and device.index is not None and torch.cuda.is_available() \
+            and device.index >= torch.cuda.device_count():
+        raise SpecError(f"{field_path}: {name!r} but only {torch.cuda.device_count()} CUDA "
+                        "device(s) are visible")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SpecError(f"{field_path}: 'cuda' requested but no CUDA device is available")
     if device.type == "mps" and not torch.backends.mps.is_available():

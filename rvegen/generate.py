@@ -155,14 +155,16 @@ def sample_volumes(
 
 
 def sample_images(
-    model: LoadedModel, count: int, cfg: GenerateSpec, fractions: list[float] | None,
-    seed: int = 0,
+    model: LoadedModel, count: int, generate: GenerateSpec | dict[str, Any] | None = None,
+    fractions: list[float] | None = None, seed: int = 0,
 ) -> np.ndarray:
     """``count`` 2D samples of the model alone (no planes), labelled: the 2D ceiling.
 
-    Same schedule, step count, method and start as the volumes; without cross-slice
-    pooling or fraction guidance, which only exist in 3D.
+    Same schedule, step count, method and start as the volumes (``generate``, a spec
+    section or a dict of its fields); without cross-slice pooling or fraction guidance,
+    which only exist in 3D. Returns (count, m, m) uint8 labels.
     """
+    cfg = generate if isinstance(generate, GenerateSpec) else GenerateSpec(**(generate or {}))
     device = pick_device(cfg.device, "generate.device")
     size = cfg.size or model.image_size
     generator = torch.Generator().manual_seed(volume_seed(seed, IMAGES_SEED) % 2**63)

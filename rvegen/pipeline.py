@@ -162,9 +162,10 @@ def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
     if stage == "ingest":
         if spec.data.source is None:  # synthetic: the section and seed say it all
             return spec.section_hash("data")
+        from .data.readers import check_source
+
         source = spec.resolve(spec.data.source)
-        if not source.exists():
-            raise InputError(f"{source}: data.source file not found")
+        check_source(source)
         return _sha(spec.section_hash("data"), file_sha256(source))
     if stage == "train":
         return _sha(train_identity(spec, run), str(spec.train.steps))
@@ -352,15 +353,19 @@ RUNNERS: dict[str, Callable[[Spec, RunDir, Registry, bool, bool], None]] = {
 
 # --- checks before any stage runs -------------------------------------------------------
 
-def check_implementations(spec: Spec, plugins: Registry) -> None:
-    """Look up every implementation and device the spec names, before any stage runs.
+def preflight(spec: Spec, plugins: Registry, run: RunDir | None = None) -> None:
+    """Everything that can be checked before any stage runs, so that a mistake does not
+    surface after an hour of training: every implementation and device the spec names,
+    and the memory and disk that its sizes need.
 
     Raises
     ------
     RvegenError
-        Naming the first field that names something unknown or unavailable.
+        Naming the first field at fault (and the estimate, for sizes).
     """
     from .device import pick_device
+    from .errors import SpecError
+    from .resources import check_memory
 
     data = spec.data
     if data.synthetic is not None:
@@ -375,6 +380,37 @@ def check_implementations(spec: Spec, plugins: Registry) -> None:
         plugins.get("exporter", name, "export.formats")
     pick_device(spec.train.device, "train.device")
     pick_device(spec.generate.device, "generate.device")
+    init = _init_path(spec)
+    if init is not None:
+        from .diffusion.checkpoint import read_checkpoint
+
+        read_checkpoint(init)  # missing, corrupt, unsafe or damaged: say so now
+
+    channels = 1 if data.phases == 2 else data.phases
+    n = data.patch_size
+    m = spec.generate.size or n
+    # volume, predictions, noise and pooled copies in float32, plus one chunk of slices
+    # through the network (~300 floats per pixel for the compact presets)
+    generate_bytes = 12 * channels * m**3 * 4 + min(spec.generate.batch_slices, m) * m * m * 1200
+    check_memory(generate_bytes, f"generate.size {m}: {m}^3 volumes of {channels} channel(s)",
+                 SpecError, "lower generate.size or generate.batch_slices")
+    check_memory(data.num_patches * n * n * 2 + spec.train.batch_size * n * n * 4 * 2000,
+                 f"data.num_patches {data.num_patches} and train.batch_size "
+                 f"{spec.train.batch_size} at {n}x{n}", SpecError,
+                 "lower data.num_patches or train.batch_size")
+    if run is not None:
+        free = shutil.disk_usage(_existing_parent(run.root)).free
+        needed = spec.generate.count * m**3 * 2  # uint8 volumes, written twice (atomic copy)
+        if needed > free:
+            raise SpecError(f"generate.count {spec.generate.count}: {m}^3 volumes need about "
+                            f"{needed / 1024**3:.1f} GiB of disk in {run.root}, "
+                            f"{free / 1024**3:.1f} GiB are free; lower generate.count")
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 # --- the run folder ----------------------------------------------------------------------
@@ -436,7 +472,7 @@ def run_stage(spec: Spec, stage: str, force: bool = False, progress: bool = True
     """Run one stage unless it is up to date. Returns True when it ran."""
     plugins = plugins or default_registry()
     run = RunDir(run_dir or spec.run_path)
-    check_implementations(spec, plugins)
+    preflight(spec, plugins, run)
     with locked(run):
         return _run_stage(spec, stage, run, plugins, force, progress)
 
@@ -479,7 +515,7 @@ def build(spec: Spec | str | Path, force: bool = False, progress: bool = True,
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     plugins = plugins or default_registry()
     run = RunDir(run_dir or spec.run_path)
-    check_implementations(spec, plugins)
+    preflight(spec, plugins, run)
     ran = []
     with locked(run):
         for stage in STAGES:

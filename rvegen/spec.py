@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import yaml
 from pydantic import (
@@ -26,18 +26,32 @@ from pydantic import (
 from .errors import SpecError
 
 
+#: Largest count of anything a spec may ask for (volumes, patches, steps, ...).
+MAX_COUNT = 1_000_000
+#: Seeds are 32-bit (numpy and torch generators take them as they are).
+MAX_SEED = 2**32 - 1
+#: An Abaqus / CalculiX identifier: a letter, then letters, digits or underscores.
+IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_]{0,79}$"
+#: A length unit written into file headers: letters (and micro) only.
+UNIT = r"^[A-Za-z\u00b5]{1,8}$"
+#: The *STATIC solvers of CalculiX (and Abaqus' default).
+SOLVERS = ("SPOOLES", "PARDISO", "PASTIX", "ITERATIVE SCALING", "ITERATIVE CHOLESKY")
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    # inf and nan are never a valid setting (e.g. voxel_size: .inf)
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
 
 class RawSpec(_Section):
     """Layout of a headerless binary voxel file."""
 
-    shape: list[int] = Field(min_length=2, max_length=3, description="[z, y, x] or [y, x].")
+    shape: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(
+        min_length=2, max_length=3, description="[z, y, x] or [y, x].")
     dtype: Literal["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
                    "float64"] = "uint8"
     byte_order: Literal["little", "big"] = "little"
-    header_bytes: int = Field(0, ge=0, description="Bytes to skip at the start.")
+    header_bytes: int = Field(0, ge=0, le=2**40, description="Bytes to skip at the start.")
 
 
 class SegmentationSpec(_Section):
@@ -59,7 +73,7 @@ class SyntheticSpec(_Section):
     """A seeded synthetic microstructure instead of a file (the paper's cases I and II)."""
 
     kind: str = Field(description="Registered synthetic source: spheres, grains.")
-    shape: list[int] = Field(
+    shape: list[Annotated[int, Field(ge=1, le=4096)]] = Field(
         min_length=3, max_length=3,
         description="spheres: [z, y, x] of the volume; grains: [count, y, x] of the images.",
     )
@@ -104,7 +118,7 @@ class DataSpec(_Section):
     )
     patch_size: int = Field(32, ge=8, le=1024, description="Side n of the n x n patches.")
     num_patches: int = Field(
-        512, ge=1, description="Random crops taken (images, and stacks larger than n)."
+        512, ge=1, le=MAX_COUNT, description="Random crops taken (images, and stacks larger than n)."
     )
     slice_axes: list[Literal[0, 1, 2]] = Field(
         [0, 1, 2],
@@ -123,8 +137,11 @@ class DataSpec(_Section):
         "would, while validation stays 3D against the held-out part.",
     )
     augment: bool = Field(True, description="8-fold dihedral augmentation during training.")
-    voxel_size: float = Field(1.0, gt=0, description="Edge length of one voxel (after downscale).")
-    unit: str = Field("um", description="Unit of voxel_size, carried to every export.")
+    voxel_size: float = Field(1.0, gt=0, le=1e9,
+                              description="Edge length of one voxel (after downscale).")
+    unit: str = Field("um", pattern=UNIT,
+                      description="Unit of voxel_size (letters only, e.g. um, nm, mm), "
+                      "carried to every export.")
 
     @model_validator(mode="after")
     def _checks(self) -> "DataSpec":
@@ -165,8 +182,8 @@ class ModelSpec(_Section):
 class TrainSpec(_Section):
     """Training of the 2D DDPM (epsilon prediction)."""
 
-    steps: int = Field(5000, ge=0, description="Optimizer steps in total.")
-    batch_size: int = Field(32, ge=1)
+    steps: int = Field(5000, ge=0, le=100 * MAX_COUNT, description="Optimizer steps in total.")
+    batch_size: int = Field(32, ge=1, le=65536)
     lr: float = Field(3e-4, gt=0, description="Adam learning rate.")
     warmup_steps: int = Field(100, ge=0, description="Linear learning-rate warm-up.")
     ema_decay: float = Field(0.999, ge=0, lt=1, description="EMA decay of sampling weights.")
@@ -175,7 +192,7 @@ class TrainSpec(_Section):
         "none", description="Per-step loss weight: none (the paper) or min-SNR (gamma 5)."
     )
     checkpoint_every: int = Field(200, ge=1, description="Steps between checkpoints.")
-    snapshot_steps: list[int] = Field(
+    snapshot_steps: list[Annotated[int, Field(ge=1)]] = Field(
         default_factory=list,
         description="Also keep the EMA weights at these steps as model/snapshots/"
         "model_<step>.pt (training curves: error against steps).",
@@ -208,9 +225,9 @@ class GenerateSpec(_Section):
     sampler_options: dict[str, Any] = Field(
         default_factory=dict, description="Options passed to a plugin sampler."
     )
-    count: int = Field(4, ge=1, description="Number of volumes.")
+    count: int = Field(4, ge=1, le=MAX_COUNT, description="Number of volumes.")
     size: Optional[int] = Field(
-        None, ge=4, description="Edge m of the m^3 volume; default the patch size."
+        None, ge=4, le=2048, description="Edge m of the m^3 volume; default the patch size."
     )
     steps: int = Field(
         100, ge=1, description="Reverse steps (T = faithful; fewer = strided schedule)."
@@ -268,7 +285,7 @@ class GenerateSpec(_Section):
         "schedule): validation scores them as the 2D ceiling beside every 3D figure.",
     )
     batch_slices: int = Field(
-        256, ge=1, description="Most slices per forward pass (memory budget)."
+        256, ge=1, le=65536, description="Most slices per forward pass (memory budget)."
     )
     device: str = Field("auto")
 
@@ -300,7 +317,7 @@ class ValidateSpec(_Section):
         0.95, gt=0, le=1, description="Quantile of the real samples' errors (calibrated)."
     )
     reference_samples: int = Field(
-        32, ge=2, description="Real crops / sub-volumes used for the reference."
+        32, ge=2, le=100_000, description="Real crops / sub-volumes used for the reference."
     )
     max_r: Optional[int] = Field(
         None, ge=1, description="Largest lag r (voxels) in the curves; default n/2."
@@ -332,7 +349,7 @@ class ValidateSpec(_Section):
 class MaterialSpec(_Section):
     """Isotropic linear elastic material of one phase."""
 
-    youngs_modulus: float = Field(gt=0)
+    youngs_modulus: float = Field(gt=0, le=1e30)
     poissons_ratio: float = Field(gt=-1, lt=0.5)
 
 
@@ -348,8 +365,9 @@ class ExportSpec(_Section):
     )
     only_accepted: bool = Field(True, description="Export only volumes that passed.")
     element_type: Literal["C3D8", "C3D8R", "C3D8I"] = Field("C3D8")
-    phase_names: Optional[list[str]] = Field(
-        None, description="One name per phase; default phase0, phase1, ..."
+    phase_names: Optional[list[Annotated[str, Field(pattern=IDENTIFIER)]]] = Field(
+        None, description="One name per phase, each an Abaqus identifier (a letter, then "
+        "letters, digits or _; at most 80); default phase0, phase1, ..."
     )
     materials: Optional[list[MaterialSpec]] = Field(
         None, description="One material per phase; default clearly marked placeholders."
@@ -360,9 +378,9 @@ class ExportSpec(_Section):
     load_cases: bool = Field(
         False, description="Abaqus: six unit-strain steps for homogenization (needs periodic_bc)."
     )
-    solver: Optional[str] = Field(
+    solver: Optional[Literal[SOLVERS]] = Field(
         None, description="Abaqus: *STATIC SOLVER= value (CalculiX: SPOOLES, ITERATIVE "
-        "SCALING, PARDISO); none = the solver's default."
+        "SCALING, ITERATIVE CHOLESKY, PARDISO, PASTIX); none = the solver's default."
     )
 
 
@@ -370,7 +388,7 @@ class Spec(_Section):
     """A complete rvegen build."""
 
     run_dir: str = Field("runs/default", description="Run directory (relative to the spec).")
-    seed: int = Field(0, ge=0, description="Seed of every random draw.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of every random draw.")
     data: DataSpec
     model: ModelSpec = Field(default_factory=ModelSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
@@ -427,6 +445,19 @@ class Spec(_Section):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def _quote(value: Any, limit: int = 60) -> str:
+    """repr of a user's value, cut so that an error line stays readable."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "...'"
+
+
+#: What a string field must look like, in words (for pattern errors).
+PATTERNS = {
+    IDENTIFIER: "an identifier (a letter, then letters, digits or _; at most 80 characters)",
+    UNIT: "a unit of letters only (e.g. um, nm, mm)",
+}
+
+
 def _describe(err: dict[str, Any]) -> str:
     """One clause for one pydantic error: 'field.path: what is wrong (got X)'."""
     loc = ".".join(str(p) for p in err["loc"] if p != "validate_") or "<top level>"
@@ -435,7 +466,14 @@ def _describe(err: dict[str, Any]) -> str:
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
               "less_than": "<"}[kind]
         bound = next(iter(ctx.values()))
-        return f"{loc}: must be {op} {bound} (got {given!r})"
+        return f"{loc}: must be {op} {bound} (got {_quote(given)})"
+    if kind == "finite_number":
+        return f"{loc}: must be a finite number (got {_quote(given)})"
+    if kind == "string_pattern_mismatch":
+        what = PATTERNS.get(ctx.get("pattern"), f"match {ctx.get('pattern')}")
+        return f"{loc}: must be {what} (got {_quote(given)})"
+    if kind == "literal_error":
+        return f"{loc}: must be one of {ctx.get('expected')} (got {_quote(given)})"
     if kind == "extra_forbidden":
         return f"{loc}: unknown field (check its spelling; see `rvegen schema`)"
     if kind == "missing":
@@ -443,7 +481,46 @@ def _describe(err: dict[str, Any]) -> str:
     if kind == "value_error":
         msg = str(ctx.get("error", err["msg"]))
         return msg if ":" in msg else f"{loc}: {msg}"
-    return f"{loc}: {err['msg'].rstrip('.').lower()} (got {given!r})"
+    return f"{loc}: {err['msg'].rstrip('.').lower()} (got {_quote(given)})"
+
+
+#: Most YAML nodes a spec may expand to (anchors and aliases counted as often as used):
+#: a real spec has a few hundred; an alias bomb has billions.
+MAX_NODES = 100_000
+
+
+def _expanded_size(node: yaml.Node, limit: int) -> int:
+    """Number of nodes of a composed YAML graph with every alias expanded, up to ``limit``."""
+    memo: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        if id(n) in memo:
+            return memo[id(n)]
+        if isinstance(n, yaml.SequenceNode):
+            total = 1 + sum(size(c) for c in n.value)
+        elif isinstance(n, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in n.value)
+        else:
+            total = 1
+        memo[id(n)] = min(total, limit + 1)
+        return memo[id(n)]
+
+    return size(node)
+
+
+def read_yaml(text: str, name: str) -> Any:
+    """``yaml.safe_load`` that refuses alias bombs and absurd nesting with a clear error."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _expanded_size(node, MAX_NODES) > MAX_NODES:
+            raise SpecError(f"{name}: expands to more than {MAX_NODES:,} YAML nodes (aliases "
+                            "repeated too often); write the spec out plainly")
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise SpecError(f"{name}: nested too deeply to be a spec") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecError(f"{name}: not valid YAML ({first})") from None
 
 
 def parse_spec(raw: Any, base_dir: Path, name: str = "spec") -> Spec:
@@ -458,6 +535,8 @@ def parse_spec(raw: Any, base_dir: Path, name: str = "spec") -> Spec:
         raise SpecError(f"{name}: must be a YAML mapping of sections (data, model, ...)")
     try:
         spec = Spec.model_validate(raw)
+    except RecursionError:
+        raise SpecError(f"{name}: nested too deeply to be a spec") from None
     except ValidationError as exc:
         clauses = [_describe(e) for e in exc.errors()]
         raise SpecError(f"{name}: " + "; ".join(clauses)) from None
@@ -487,12 +566,13 @@ def load_spec(path: str | Path) -> Spec:
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{path}: spec file not found")
+    if path.stat().st_size > 1_000_000:
+        raise SpecError(f"{path}: {path.stat().st_size:,} bytes is too large for a spec")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SpecError(f"{path}: not valid YAML ({first})") from None
-    return parse_spec(raw, path.resolve().parent, path.name)
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a text file") from None
+    return parse_spec(read_yaml(text, str(path)), path.resolve().parent, path.name)
 
 
 def json_schema() -> dict[str, Any]:

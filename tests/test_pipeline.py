@@ -86,6 +86,25 @@ def test_rerun_skips_up_to_date_stages(built, write_spec, capfd):
     assert json.loads((run / "report.json").read_text())["ensemble"]["count"] == 3
 
 
+def test_metadata_edits_rerun_no_training_or_sampling(built, write_spec, capfd):
+    """Unit and voxel size are metadata: only ingest (cheap) and export run again."""
+    path, run = built
+    model = (run / "model" / "model.pt").stat().st_mtime_ns
+    volumes = (run / "volumes.h5").stat().st_mtime_ns
+    capfd.readouterr()
+    edited = write_spec({"export": {"only_accepted": False},
+                         "data": {"unit": "mm", "voxel_size": 2.5}})
+    build(load_spec(edited), progress=False)
+    err = capfd.readouterr().err
+    for stage in ("train", "generate", "validate"):
+        assert f"{stage}: up to date" in err
+    assert (run / "model" / "model.pt").stat().st_mtime_ns == model
+    assert (run / "volumes.h5").stat().st_mtime_ns == volumes
+    # the export follows the spec: one source of truth for the voxel size and unit
+    assert pyvista.read(run / "export" / "volume_000.vti").spacing == (2.5, 2.5, 2.5)
+    assert "mm" in (run / "export" / "volume_000.inp").read_text()[:2000]
+
+
 def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "rvegen", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd)

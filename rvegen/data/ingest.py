@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..plugins import Registry, registry as default_registry
 from ..spec import DataSpec
 from .dataset import Dataset, file_sha256
-from .readers import reader_for
+from .readers import check_source, reader_for
 from .segment import downscale, segment
 
 
@@ -93,8 +93,7 @@ def _read(data: DataSpec, base_dir: Path, rng: np.random.Generator,
                                            "synthetic": json.dumps(cfg)}, name
     path = Path(data.source)
     path = path if path.is_absolute() else base_dir / path
-    if not path.exists():
-        raise InputError(f"{path}: data.source file not found")
+    check_source(path)
     reader_name = reader_for(path) if data.reader == "auto" else data.reader
     read = plugins.get("reader", reader_name, "data.reader")
     array = np.asarray(read(path, data))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..resources import check_memory
 
 #: Reader picked by ``reader: auto`` for each file suffix.
 SUFFIXES = {
@@ -84,6 +85,9 @@ def _natural_key(path: Path) -> list:
 
 def read_folder(path: Path, data: Any = None) -> np.ndarray:
     """A folder of 2D slice images (png / tif / bmp / jpg), stacked in natural name order."""
+    if not path.is_dir():
+        raise InputError(f"{path}: data.reader 'folder' needs a folder of slice images, "
+                         "this is a file")
     files = sorted(
         (p for p in path.iterdir() if p.suffix.lower() in SUFFIXES
          and SUFFIXES[p.suffix.lower()] in ("tiff", "image")),
@@ -133,6 +137,8 @@ def read_raw(path: Path, data: Any = None) -> np.ndarray:
         raise InputError(f"{path}: a raw file needs data.raw (shape, dtype, byte_order)")
     dtype = np.dtype(raw.dtype).newbyteorder("<" if raw.byte_order == "little" else ">")
     expected = int(np.prod(raw.shape)) * dtype.itemsize
+    check_memory(2 * expected, f"{path}: data.raw shape {raw.shape} of {raw.dtype}, which",
+                 InputError, "check data.raw.shape")
     size = path.stat().st_size - raw.header_bytes
     if size != expected:
         raise InputError(
@@ -157,8 +163,19 @@ def read_zip(path: Path, data: Any = None) -> np.ndarray:
                 member = names[0]
             if member not in zf.namelist():
                 raise InputError(f"{path}: no member {member!r} (data.member)")
+            suffix = Path(member).suffix.lower()
+            if suffix not in SUFFIXES or SUFFIXES[suffix] in ("zip", "folder"):
+                raise InputError(f"{path}: member {member!r} has an unsupported type "
+                                 f"{suffix or '(none)'!r}; supported inside a zip: "
+                                 f"{', '.join(sorted(k for k, v in SUFFIXES.items() if v != 'zip'))}")
+            # a zip bomb unpacks to far more than it weighs: check before unpacking (the
+            # member and the array read from it are in memory at the same time)
+            check_memory(2 * zf.getinfo(member).file_size,
+                         f"{path}: member {member!r} unpacks to "
+                         f"{zf.getinfo(member).file_size:,} bytes, which", InputError,
+                         "this is not a microstructure file rvegen can read")
             payload = zf.read(member)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
         raise InputError(f"{path}: not a readable zip file ({exc})") from None
     with tempfile.TemporaryDirectory() as tmp:
         inner = Path(tmp) / Path(member).name
@@ -174,6 +191,22 @@ READERS = {
     "npy": read_npy, "tiff": read_tiff, "image": read_image, "folder": read_folder,
     "hdf5": read_hdf5, "raw": read_raw, "zip": read_zip,
 }
+
+
+def check_source(path: Path) -> None:
+    """Refuse what cannot be a data source before anything reads or hashes it.
+
+    Raises
+    ------
+    InputError
+        If the path is missing, or is a device, pipe or socket (reading /dev/zero would
+        never end).
+    """
+    if not path.exists():
+        raise InputError(f"{path}: data.source file not found")
+    if not (path.is_file() or path.is_dir()):
+        raise InputError(f"{path}: data.source must be a regular file or a folder, not a "
+                         "device, pipe or socket")
 
 
 def reader_for(path: Path) -> str:

@@ -7,11 +7,13 @@ leaves only the temporary folder, which the next run removes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..atomic import default_mode
 from ..errors import InputError
 from ..plugins import Registry, registry as default_registry
 from ..progress import progress_bar
@@ -85,6 +87,7 @@ def export_volumes(
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".export.", dir=parent))
+        os.chmod(tmp, default_mode(0o777))  # mkdtemp makes 0700 folders
     except OSError as exc:
         raise InputError(f"{parent}: cannot write the export there ({exc.strerror})") from None
     written: list[Path] = []

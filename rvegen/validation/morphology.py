@@ -15,8 +15,9 @@ numbers come from scikit-image (``measure.euler_number``) and clusters from SciP
 (``ndimage.label``). Surface and mean curvature use stereological estimators, which are
 unbiased for isotropic structures where voxel counts are not (a digitised sphere's voxel
 faces overstate its area by ~50 %): S_V = 2 P_L (3D), L_A = pi/2 P_L (2D), with P_L the
-rate of phase changes along a line; M_V = pi chi_A, with chi_A the Euler density of plane
-sections (DeHoff's relation), averaged over the three section planes.
+rate of phase changes along a line; M_V = 2 pi chi_A, with chi_A the Euler density of
+plane sections (DeHoff's relation; M = integral of (k1 + k2) / 2 over the surface, 4 pi r
+for a ball), averaged over all slices of the three section planes.
 
 Each scalar takes ``(labels, phase, plane_axis=None)``: with ``plane_axis`` the array is
 a stack of 2D slices at fixed index along that axis and the 2D value is averaged over them.
@@ -92,7 +93,7 @@ def specific_surface(labels: np.ndarray, phase: int, plane_axis: int | None = No
 
 def mean_curvature_density(labels: np.ndarray, phase: int,
                            plane_axis: int | None = None) -> float:
-    """Integral of the mean curvature per 1000 voxels, M_V = pi chi_A (3D only).
+    """Integral of the mean curvature per 1000 voxels, M_V = 2 pi chi_A (3D only).
 
     chi_A, the Euler density of plane sections, is averaged over all slices of the three
     planes. For 2D data (``plane_axis`` given) there is no mean curvature: NaN.
@@ -100,7 +101,7 @@ def mean_curvature_density(labels: np.ndarray, phase: int,
     if plane_axis is not None or labels.ndim != 3:
         return float("nan")
     chi_a = np.mean([_euler(s == phase) / s.size for a in range(3) for s in _slices(labels, a)])
-    return float(np.pi * chi_a * PER)
+    return float(2.0 * np.pi * chi_a * PER)
 
 
 def percolating_fraction(labels: np.ndarray, phase: int, axis: int) -> float:

@@ -1,0 +1,58 @@
+"""Fidelity against training steps: every snapshot of a run scored by benchmarks/fidelity.py.
+
+    python benchmarks/convergence/curve.py SPEC [--count 16] [--out FILE]
+
+SPEC is one of the specs here, trained with ``rvegen ingest SPEC && rvegen train SPEC``
+(it keeps the EMA weights at each of ``train.snapshot_steps``). For each snapshot: the
+3D ensemble errors, the real floor, the 2D ceiling and the morphology (rvegen's default
+sampler), with the cumulative training CPU minutes the snapshot carries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import rvegen  # noqa: E402
+from fidelity import HEADER, line, score  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("spec", type=Path)
+    parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--steps", type=int, nargs="*", default=None,
+                        help="only these snapshots")
+    parser.add_argument("--out", type=Path, default=None, help="append rows as JSON lines")
+    args = parser.parse_args()
+    spec = rvegen.load_spec(args.spec)
+    run = spec.run_path
+    ds = rvegen.load_dataset(run / "dataset.h5")
+    snaps = sorted((run / "model" / "snapshots").glob("model_*.pt"),
+                   key=lambda p: int(p.stem.split("_")[1]))
+    print(f"{args.spec.name}: {ds.kind} data, {len(snaps)} snapshots, {args.count} volumes "
+          f"each, {torch.get_num_threads()} thread(s)")
+    print(f"{'steps':>6s} {'CPU min':>8s} " + HEADER)
+    for path in snaps:
+        step = int(path.stem.split("_")[1])
+        if args.steps and step not in args.steps:
+            continue
+        model = rvegen.load_model(path)
+        minutes = model.meta.get("train_seconds", float("nan")) / 60
+        row = score(model, ds, spec.generate.model_dump(exclude={"count"}), args.count,
+                    spec.seed)
+        row.update(steps=step, train_minutes=minutes, spec=str(args.spec))
+        print(f"{step:6d} {minutes:8.1f} " + line("rvegen default", row), flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps(row, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""The calibrated gate: real sub-volumes pass at the calibrated rate, broken structures fail."""
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+import rvegen
+from rvegen.data.dataset import Dataset
+from rvegen.validation import gate as gates
+from rvegen.volumes import Volume
+
+SIZE = 24
+
+
+def grain_boundaries(shape, grains, rng):
+    """A 3D Voronoi grain structure: 1 on voxels whose face neighbour is another grain."""
+    seeds = rng.uniform(0, 1, (grains, 3)) * shape
+    points = np.stack(np.meshgrid(*[np.arange(s) + 0.5 for s in shape], indexing="ij"), -1)
+    ids = cKDTree(seeds).query(points.reshape(-1, 3))[1].reshape(shape)
+    edge = np.zeros(shape, bool)
+    for axis in range(3):
+        diff = np.diff(ids, axis=axis) != 0
+        index = [slice(None)] * 3
+        index[axis] = slice(0, -1)
+        edge[tuple(index)] |= diff
+    return edge.astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def grains():
+    rng = np.random.default_rng(0)
+    volume = grain_boundaries((160, 64, 64), 700, rng)
+    train, holdout = volume[:64], volume[64:]
+    ds = Dataset(patches=train[:, :SIZE, :SIZE].copy(), source=train, kind="stack", phases=2,
+                 holdout=holdout, meta={"volume_fractions": [float(1 - volume.mean()),
+                                                             float(volume.mean())]})
+    return ds, holdout
+
+
+def crops(source, count, rng):
+    out = []
+    for i in range(count):
+        z, y, x = (rng.integers(s - SIZE + 1) for s in source.shape)
+        out.append(Volume(f"volume_{i:03d}", source[z:z + SIZE, y:y + SIZE, x:x + SIZE].copy()))
+    return out
+
+
+def test_real_subvolumes_pass_at_the_calibrated_rate(grains):
+    ds, holdout = grains
+    real = crops(holdout, 60, np.random.default_rng(5))
+    report = rvegen.validate(real, ds, {"reference_samples": 48}, seed=1)
+    assert report.comparison == "3d" and report.phase_of_interest == 1
+    # joint over 2 phases x (4 metrics + fraction): real samples still pass ~95 % of the time
+    assert report.gate["criteria"] == 10
+    assert 0.8 <= report.accepted / len(real) <= 1.0
+    looser = rvegen.validate(real, ds, {"reference_samples": 48, "quantile": 0.5}, seed=1)
+    assert looser.accepted < report.accepted
+    assert 0.2 <= looser.accepted / len(real) <= 0.8
+
+
+def test_broken_boundaries_and_a_checkerboard_fail(grains):
+    ds, holdout = grains
+    rng = np.random.default_rng(6)
+    broken = []
+    for vol in crops(holdout, 6, rng):
+        labels = vol.labels.copy()
+        boundary = np.flatnonzero(labels)
+        # break the network: remove a third of the boundary voxels, keep the rest in place
+        labels.flat[rng.choice(boundary, len(boundary) // 3, replace=False)] = 0
+        broken.append(Volume(vol.name, labels))
+    report = rvegen.validate(broken, ds, {"reference_samples": 32}, seed=1)
+    assert report.accepted == 0
+    reasons = " ".join(r for v in report.volumes for r in v["reasons"])
+    assert "euler_density/1" in reasons or "largest_cluster/1" in reasons
+    checker = (np.indices((SIZE,) * 3).sum(0) % 2).astype(np.uint8)
+    report = rvegen.validate([Volume("volume_000", checker)], ds, {"reference_samples": 32})
+    assert report.accepted == 0 and report.volumes[0]["reasons"]
+
+
+def test_calibrate_threshold_follows_the_quantile():
+    rng = np.random.default_rng(0)
+    real = [{"a": float(a), "b": float(b)} for a, b in rng.normal(10, 2, (200, 2))]
+    loose, strict = gates.calibrate(real, 0.95), gates.calibrate(real, 0.5)
+    assert strict.score_threshold < loose.score_threshold
+    passed = np.mean([loose.judge(e)[0] for e in real])
+    assert passed == pytest.approx(0.95, abs=0.011)
+    assert not loose.judge({"a": 100.0, "b": 10.0})[0]
+    assert loose.judge({"a": 100.0, "b": 10.0})[1][0].startswith("a error 100")
+    absolute = gates.absolute({"a": 12.0})
+    assert absolute.judge({"a": 11.0, "b": 99.0}) == (True, [])
+    assert absolute.judge({"a": 13.0})[0] is False
