@@ -144,6 +144,12 @@ def test_segmentation_methods(tmp_path):
     with pytest.raises(InputError, match="thresholds needs 2 value"):
         ingest(_spec(tmp_path / "t.npy", phases=3, segmentation={"method": "thresholds",
                                                                   "thresholds": [1]}), tmp_path)
+    # integer grey values equal to the threshold go below it (image > threshold is phase 1):
+    # Otsu on a 0/1 image returns 0 and must give the image back
+    binary = (rng.random((40, 40)) < 0.3).astype(np.uint8)
+    np.save(tmp_path / "b.npy", binary)
+    ds = ingest(_spec(tmp_path / "b.npy", segmentation={"method": "otsu"}), tmp_path)
+    np.testing.assert_array_equal(ds.source, binary)
 
 
 def test_downscale_and_holdout(tmp_path):

@@ -109,7 +109,9 @@ def segment(
         return labels, {"segmentation": "labelled", "label_values": values}
     work = denoise(array, denoise_method, denoise_size)
     cuts = thresholds_for(work, method, phases, thresholds, name)
-    labels = np.digitize(work, cuts).astype(np.uint8)
+    # a voxel above a threshold is in the next phase (scikit-image: image > threshold);
+    # integer images often hold the threshold itself as a value
+    labels = np.digitize(work, cuts, right=True).astype(np.uint8)
     present = np.bincount(labels.ravel(), minlength=phases)
     if (present == 0).any():
         raise InputError(f"{name}: segmentation left phase(s) {np.flatnonzero(present == 0).tolist()} "

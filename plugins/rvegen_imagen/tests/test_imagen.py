@@ -28,7 +28,10 @@ def test_imports_without_network():
 def test_registered_through_the_entry_point():
     reg = registry()
     assert reg.get("backbone", "imagen") is ImagenDenoiser
-    assert reg.origin("backbone", "imagen") == "rvegen-imagen"
+    assert reg.origin("backbone", "imagen") == "imagen"
+    listed = {p["plugin"]: p for p in reg.plugins()}
+    assert listed["imagen"]["origin"].startswith("rvegen-imagen ")
+    assert listed["imagen"]["provides"] == {"backbone": ["imagen"]}
 
 
 def test_paper_preset_forward_and_backward():
