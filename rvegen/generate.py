@@ -54,6 +54,7 @@ def sampler_settings(
         harmonizing_steps=cfg.harmonizing_steps,
         harmonize_across_planes=cfg.harmonize_across_planes,
         fusion=cfg.fusion,
+        plane_order=cfg.plane_order,
         periodic=cfg.periodic,
         batch_slices=cfg.batch_slices,
         method=cfg.method,

@@ -241,6 +241,11 @@ class GenerateSpec(_Section):
     fusion: bool = Field(
         False, description="Average the prediction made along the three planes per step."
     )
+    plane_order: Literal["cycle", "palindrome", "random"] = Field(
+        "cycle",
+        description="Order of the planes: 'cycle' yz, xz, xy, yz, ... (the paper); "
+        "'palindrome' yz, xz, xy, xy, xz, yz, ...; 'random' a new order every three steps.",
+    )
     pool_sigma: float = Field(
         2.0, ge=0, le=16,
         description="Cross-slice pooling: the model sees the slices averaged with a "

@@ -63,6 +63,9 @@ class SamplerSettings:
     #: False: every step on the same plane (yz), i.e. independent 2D samples stacked
     #: along x (the ablation baseline of the paper's Fig. 3)
     cycle_planes: bool = True
+    #: "cycle": yz, xz, xy, yz, ... (the paper); "palindrome": yz, xz, xy, xy, xz, yz, ...
+    #: (each plane as often first as last); "random": a fresh random order every three steps
+    plane_order: str = "cycle"
     periodic: bool = False
     batch_slices: int = 256
     method: str = "ddpm"
@@ -219,6 +222,21 @@ def data_mean(phases: int, fractions: list[float] | None) -> torch.Tensor | None
     return (2.0 * f[1:2] - 1.0) if phases == 2 else (2.0 * f - 1.0)
 
 
+def plane_sequence(settings: SamplerSettings, length: int,
+                   generator: torch.Generator) -> list[int]:
+    """The fixed axis of each denoising pass, in the order ``settings.plane_order`` asks."""
+    if settings.plane_order == "palindrome":
+        period = list(PLANE_AXES) + list(PLANE_AXES[::-1])
+        return [period[i % 6] for i in range(length)]
+    if settings.plane_order == "random":
+        out: list[int] = []
+        seeded = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        while len(out) < length:
+            out += [PLANE_AXES[i] for i in torch.randperm(3, generator=seeded).tolist()]
+        return out[:length]
+    return [PLANE_AXES[i % 3] for i in range(length)]
+
+
 def multiplane_sample(
     net: nn.Module,
     schedule: Schedule,
@@ -280,6 +298,8 @@ def multiplane_sample(
     x = initial_noise(shape, schedule, mean, generator, dtype).to(device)
     plane = 0
     pairs = strided_steps(schedule.timesteps, settings.steps)
+    # the plane of each pass, drawn up front so that the noise draws do not depend on it
+    sequence = plane_sequence(settings, len(pairs) * settings.harmonizing_steps + 3, generator)
     with progress_bar(len(pairs), desc, "step", progress, nested=True) as bar:
         for t, s in pairs:
             # At the last step (s = 0) there is no re-noise, so one repeat is all it takes.
@@ -287,7 +307,7 @@ def multiplane_sample(
             sigma = pool_width(settings, schedule, t)
             for h in range(repeats):
                 axes = PLANE_AXES if settings.fusion else (
-                    PLANE_AXES[plane % 3 if settings.cycle_planes else 0],)
+                    sequence[plane] if settings.cycle_planes else PLANE_AXES[0],)
                 if alters_x0:
                     x0 = sum(pooled.x0(x, t, axis, sigma) for axis in axes) / len(axes)
                     if guided:
