@@ -169,6 +169,7 @@ class _Run:
         self.clock = time.perf_counter()
         self.patches = torch.from_numpy(dataset.patches)
         self.fingerprint = ""
+        self.finetune = False  # started from another run's weights
 
     def resume(self, ckpt: dict[str, Any]) -> None:
         """Continue from a checkpoint of the same run."""
@@ -178,6 +179,7 @@ class _Run:
         self.losses = list(ckpt["losses"])
         self.start = int(ckpt["step"])
         self.seconds_before = float(ckpt.get("train_seconds", 0.0))
+        self.finetune = bool(ckpt.get("finetune", False))
 
     def init_from(self, path: Path, plugins: Registry) -> None:
         """Start from another run's weights (fine-tuning)."""
@@ -201,6 +203,9 @@ class _Run:
         weights = build_network(init, path, plugins=plugins)
         self.net.load_state_dict(weights.state_dict())
         self.ema.load_state_dict(weights.state_dict())
+        self.finetune = True
+        # the model's cost includes what the weights it starts from cost
+        self.seconds_before = float(init.get("train_seconds", 0.0))
 
     def to_device(self) -> None:
         fmt = memory_format(self.device)
@@ -240,8 +245,10 @@ class _Run:
         for group in self.opt.param_groups:
             group["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
         self.opt.step()
-        # Short warm-up of the EMA so that short runs are not dominated by the init.
-        _ema_update(self.ema, self.net, min(cfg.ema_decay, (1 + step) / (10 + step)))
+        # Short warm-up of the EMA so that short runs are not dominated by a random init;
+        # a fine-tune starts from trained weights, which the EMA should keep.
+        decay = cfg.ema_decay if self.finetune else min(cfg.ema_decay, (1 + step) / (10 + step))
+        _ema_update(self.ema, self.net, decay)
         self.losses.append(value)
         return value
 
@@ -260,6 +267,7 @@ class _Run:
             "prediction": self.model.prediction,
             "schedule": self.schedule.as_dict(),
             "step": step,
+            "finetune": self.finetune,
             "fingerprint": self.fingerprint,
             "ema": {k: v.cpu() for k, v in self.ema.state_dict().items()},
         }
