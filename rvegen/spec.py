@@ -324,6 +324,11 @@ class ValidateSpec(_Section):
     reference_samples: int = Field(
         32, ge=2, le=100_000, description="Real crops / sub-volumes used for the reference."
     )
+    floor_draws: int = Field(
+        5, ge=1, le=1000,
+        description="Ensembles of fresh real samples (as many as volumes) behind the floor: "
+        "the median of their errors and the range of their mean scalars.",
+    )
     max_r: Optional[int] = Field(
         None, ge=1, description="Largest lag r (voxels) in the curves; default n/2."
     )

@@ -97,3 +97,37 @@ def test_ddim_eta_one_is_the_ddpm_posterior_and_eta_zero_is_deterministic():
     # clipping keeps the implied x_0 inside [-1, 1]
     clipped = s.ddim_step(x_t * 10, eps, t, 0, None, eta=0.0, clip_x0=True)
     assert float(clipped.abs().max()) <= 1.0 + 1e-12
+
+
+def test_prediction_targets_convert_back_to_the_noise():
+    """A network predicting v or x0 exactly is, through EpsilonView, one predicting eps."""
+    from torch import nn
+
+    from rvegen.diffusion.checkpoint import EpsilonView
+    from rvegen.training import target_and_weight
+
+    for kind in ("linear", "cosine"):
+        schedule = Schedule(1000, 1e-4, 1e-2, kind)
+        gen = torch.Generator().manual_seed(0)
+        x0 = torch.randn(4, 1, 8, 8, generator=gen)
+        eps = torch.randn(4, 1, 8, 8, generator=gen)
+        t = torch.tensor([1, 250, 600, 1000])
+        x_t = schedule.add_noise(x0, eps, t)
+        for prediction in ("eps", "v", "x0"):
+            target, weight = target_and_weight(schedule, prediction, "min_snr", x0, eps, t)
+
+            class Oracle(nn.Module):
+                def forward(self, x, steps):
+                    return target
+
+            view = Oracle() if prediction == "eps" else EpsilonView(Oracle(), schedule, prediction)
+            torch.testing.assert_close(view(x_t, t), eps, rtol=1e-4, atol=2e-3)
+            assert weight.shape == (4,) and (weight > 0).all()
+
+
+def test_cosine_schedule_reaches_zero_signal():
+    cos = Schedule(1000, kind="cosine")
+    lin = Schedule(1000)
+    assert cos.alpha_bar(1000) < 1e-6 < lin.alpha_bar(1000)
+    assert 0.006 < lin.alpha_bar(1000) < 0.007  # the paper's betas keep 8 % of the signal
+    assert np.all(np.diff(cos.alpha_bars) < 0) and cos.betas.max() <= 0.999

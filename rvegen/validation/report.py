@@ -60,8 +60,9 @@ class Report:
     volumes
         Per volume: errors by phase and metric, per-axis errors, morphology, verdict.
     ensemble, real_ensemble
-        Errors of the mean descriptors of all volumes (the paper's figure) and of as many
-        fresh real samples (the floor for that count).
+        Errors of the mean descriptors of all volumes (the paper's figure, with the mean
+        scalars), and of as many fresh real samples (the floor for that count: the median
+        over ``floor_draws`` such ensembles, with the range of their mean scalars).
     ceiling_2d
         The model's own 2D samples against real 2D crops (None if not sampled).
     """
@@ -271,8 +272,20 @@ def validate(
     calib, _ = real_samples(dataset, size, cfg.reference_samples, rng)
     calib_desc = describe_real(calib)
     calib_errors = [errors(reference, d, metrics) for d in calib_desc]
-    fresh, _ = real_samples(dataset, size, len(volumes), rng)
-    real_ensemble = errors(reference, mean_descriptors(describe_real(fresh)), metrics)
+    # the floor: ensembles of as many fresh real samples as volumes, several draws; their
+    # median error, and the spread of their mean morphology
+    draws = []
+    for _ in range(cfg.floor_draws):
+        fresh, _ = real_samples(dataset, size, len(volumes), rng)
+        draws.append(describe_real(fresh))
+    draw_errors = [errors(reference, mean_descriptors(d), metrics) for d in draws]
+    real_ensemble = {k: float(np.median([e[k] for e in draw_errors])) for k in draw_errors[0]}
+    scalar_names = [n for n, m in metrics.items() if m.kind == "scalar"]
+    draw_means = [mean_descriptors(d) for d in draws]
+    real_ensemble_spread = {
+        str(p): {n: [float(np.min([m.values[p][n] for m in draw_means])),
+                     float(np.max([m.values[p][n] for m in draw_means]))]
+                 for n in scalar_names} for p in phases}
 
     if cfg.mode == "calibrated":
         gate = gates.calibrate(calib_errors, cfg.quantile)
@@ -377,8 +390,12 @@ def validate(
         gate=gate.to_dict(),
         natural_spread=spread,
         volumes=results,
-        ensemble={"count": len(volumes), "errors": by_phase(errors(reference, ensemble, metrics))},
-        real_ensemble={"count": len(volumes), "errors": by_phase(real_ensemble)},
+        ensemble={"count": len(volumes), "errors": by_phase(errors(reference, ensemble, metrics)),
+                  "scalars": {str(p): {n: float(ensemble.values[p][n]) for n in scalar_names}
+                              for p in phases}},
+        real_ensemble={"count": len(volumes), "draws": cfg.floor_draws,
+                       "errors": by_phase(real_ensemble),
+                       "scalar_range": real_ensemble_spread},
         ceiling_2d=ceiling,
         per_axis=per_axis,
         morphology={
