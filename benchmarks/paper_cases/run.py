@@ -3,17 +3,19 @@
     python benchmarks/paper_cases/run.py [CASE ...] [--results FILE]
 
 CASE is any of spheres, grains, nmc, carbonate, berea (default: all, in that order); each
-is the spec ``benchmarks/paper_cases/CASE.yaml``. For each case the pipeline's own stages
-run (ingest, train, generate, validate; a stage already up to date in the run directory is
-reused, so a trained checkpoint is not retrained), then the validation report is read
-back. results.md gets one table row per case in the results file (earlier rows of cases
-not rerun are kept) and each case's figure panels are copied to ``figures/``.
+is the spec ``benchmarks/paper_cases/CASE.yaml``, built with ``rvegen.build`` (stages
+already up to date in the run directory are reused). The specs start from the converged
+checkpoints in ``models/`` (``train.init_from``, ``steps: 0``; each spec says how to
+retrain its checkpoint). results.md gets one row per case (rows of cases not rerun are
+kept) beside the rows of the session-2 run (``results_session2.json``), and each case's
+panels are copied to ``figures/``.
 
-Figures per case: ensemble-mean S2 and L(z) error of the volumes (eq. 24, the paper's
-figure), the same for as many fresh real samples of the same size (the floor that natural
-variability sets for an ensemble of that count), the median per-volume error against the
-median of one real sample, volume-fraction error, network evaluations and median wall
-time per volume, and the training cost.
+Per case: the ensemble-mean S2 and L(z) errors of the phase of interest (eq. 24, the
+paper's figure), the floor (the median of the same error over ensembles of as many fresh
+real samples), the 2D ceiling (the model's own 2D samples against real 2D crops), the
+morphology (Euler characteristic density, largest-cluster fraction) of the generated
+ensemble beside the range of real ensembles, per-axis errors (isotropy), the other phase's
+errors, the gate, network evaluations and seconds per volume, and the training cost.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from rvegen.atomic import write_text
-from rvegen.pipeline import RunDir, run_stage
-from rvegen.spec import load_spec
+import rvegen
 
 HERE = Path(__file__).resolve().parent
 CASES = ["spheres", "grains", "nmc", "carbonate", "berea"]
@@ -38,114 +40,139 @@ PAPER = {"spheres": (1.88, 4.56), "grains": (6.43, 5.88), "nmc": (4.56, 1.26),
 TITLES = {"spheres": "I spheres (synthetic 3D)", "grains": "II grains (synthetic 2D)",
           "nmc": "III NMC cathode (real 3D CT)", "carbonate": "IV carbonate (one real 2D image)",
           "berea": "V Berea, ONE slice (real 3D CT)"}
-STAGES = ["ingest", "train", "generate", "validate"]
 
 
-def summarize(case: str) -> dict:
-    """Run the case's stages (reusing what is up to date) and collect its figures."""
-    spec = load_spec(HERE / f"{case}.yaml")
-    for stage in STAGES:
-        run_stage(spec, stage)
-    run = RunDir(spec.run_path)
-    report = json.loads(run.report.read_text())
-    state = json.loads(run.state.read_text())
-    vols = report["volumes"]
-    g = spec.generate
+def summarize(case: str) -> dict[str, Any]:
+    """Build the case (reusing what is up to date) and collect its figures."""
+    spec = rvegen.load_spec(HERE / f"{case}.yaml")
+    result = rvegen.build(spec)
+    report = result.report
+    run = result.run_dir
     figures = HERE / "figures"
     figures.mkdir(exist_ok=True)
     for name in ("curves", "slices"):
-        shutil.copyfile(run.plots / f"{name}.png", figures / f"{case}_{name}.png")
-    per_volume = {k: [v["errors"][k] for v in vols] for k in ("s2", "lineal_path")}
-    sampler = (f"{g.steps} of T={spec.model.timesteps} steps, n_h {g.harmonizing_steps}, "
-               f"{g.method}{', vf matched' if g.match_volume_fraction else ''}"
-               f"{f', smoothing sigma {g.smooth_sigma:g}' if g.smooth_sigma else ''}")
+        shutil.copyfile(run / "plots" / f"{name}.png", figures / f"{case}_{name}.png")
+    p = str(report["phase_of_interest"])
+    other = [q for q in map(str, report["phases"]) if q != p]
+    e = report["ensemble"]["errors"]
+    floor = report["real_ensemble"]["errors"][p]
+    ceiling = (report.get("ceiling_2d") or {}).get("ensemble", {}).get("errors", {}).get(p, {})
+    slices = (report.get("ceiling_2d") or {}).get("volume_slices", {}).get("errors", {}).get(p, {})
+    scalars = report["ensemble"]["scalars"][p]
+    ranges = report["real_ensemble"]["scalar_range"][p]
+    vols = report["volumes"]
+    model = rvegen.load_model(run / "model" / "model.pt")
+    init = rvegen.load_model(spec.resolve(spec.train.init_from)) if spec.train.init_from else model
     return {
         "case": case,
         "comparison": report["comparison"],
         "reference": report["reference"]["data"],
         "count": report["ensemble"]["count"],
-        "s2": report["ensemble"]["errors"]["s2"],
-        "lp": report["ensemble"]["errors"]["lineal_path"],
-        "dvf": report["ensemble"]["errors"]["volume_fraction"],
-        "floor_s2": report["real_ensemble"]["errors"]["s2"],
-        "floor_lp": report["real_ensemble"]["errors"]["lineal_path"],
-        "vol_s2": float(np.median(per_volume["s2"])),
-        "vol_lp": float(np.median(per_volume["lineal_path"])),
-        "vol_s2_iqr": [float(q) for q in np.quantile(per_volume["s2"], [0.25, 0.75])],
-        "vol_lp_iqr": [float(q) for q in np.quantile(per_volume["lineal_path"], [0.25, 0.75])],
-        "one_real_s2": report["natural_spread"]["s2"]["median"],
-        "one_real_lp": report["natural_spread"]["lineal_path"]["median"],
+        "phase": int(p),
+        "s2": e[p]["s2"], "lp": e[p]["lineal_path"], "dvf": e[p]["volume_fraction"],
+        "other": {q: {"s2": e[q]["s2"], "lp": e[q]["lineal_path"]} for q in other},
+        "floor_s2": floor["s2"], "floor_lp": floor["lineal_path"],
+        "ceil_s2": ceiling.get("s2"), "ceil_lp": ceiling.get("lineal_path"),
+        "slices_s2": slices.get("s2"), "slices_lp": slices.get("lineal_path"),
+        "euler": scalars["euler_density"], "euler_range": ranges["euler_density"],
+        "cluster": scalars["largest_cluster"], "cluster_range": ranges["largest_cluster"],
+        "per_axis": report["per_axis"],
         "accepted": report["accepted"],
         "evaluations": float(np.mean([v["evaluations"] for v in vols])),
         "seconds": float(np.median([v["seconds"] for v in vols])),
-        "size": spec.generate.size,
-        "patch": spec.data.patch_size,
-        "downscale": spec.data.downscale,
+        "size": spec.generate.size or spec.data.patch_size,
         "backbone": f"{spec.model.backbone} {spec.model.preset}",
-        "train_steps": spec.train.steps,
-        # seconds of the last `train` call: a resumed run counts only its last part
-        "train_minutes": state["train"]["seconds"] / 60,
-        "sampler": sampler,
+        "train_steps": int(init.meta.get("step", 0)),
+        "train_minutes": float(init.meta.get("train_seconds", float("nan"))) / 60,
+        "generate": spec.generate.model_dump(exclude={"count", "device", "batch_slices"}),
         "threads": torch.get_num_threads(),
     }
 
 
-def _fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2f}"
+def _f(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
 
 
-def render(rows: dict[str, dict]) -> str:
+def _axes(r: dict[str, Any]) -> str:
+    g = r["per_axis"]["generated"]
+    return " / ".join(f"{g[a]['s2']:.1f}" for a in "zyx")
+
+
+def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
     """results.md from the collected rows (cases in the canonical order)."""
     lines = [
         "# Paper cases: rvegen against Micro3Diff (Lee & Yun)",
         "",
-        "Regenerate: `python benchmarks/paper_cases/run.py` (all cases; trains what is not",
-        "trained yet, tens of minutes per case on 2 CPU cores) or name cases, e.g.",
-        "`python benchmarks/paper_cases/run.py spheres`. Errors are eq. 24 of the paper",
-        "(area between the curves / area under the reference x 100) of the phase of interest,",
-        "r = 0 .. size/2; ensemble-mean = the error of the mean curve of all volumes (as the",
-        "paper). 'real floor' = the same error for as many fresh real samples of the same size",
-        "(real sub-volumes in 3D; sets of 32 real crops per plane in 2D): what a generator",
-        "indistinguishable from the real data would score with this reference and count.",
-        "Paper: 64^3 volumes, 640,000 network evaluations each; ours: 32^3 volumes on a",
-        "2-core CPU (wall times: one thread, with other jobs running on the machine).",
-        "How these figures were made and why some are above the paper's: README.md here.",
+        "Regenerate: `python benchmarks/paper_cases/run.py` (or name cases). Errors are eq. 24",
+        "(100 x the area between the curves / the area under the reference) of the **phase of",
+        "interest** (the minority phase: inclusions, boundaries, pores), r = 0 .. size/2;",
+        "ensemble = the error of the mean curve of all volumes (the paper's figure). 'floor' =",
+        "the median of the same error over 5 ensembles of as many fresh real samples (real",
+        "sub-volumes in 3D; in 2D sets of 32 adjacent real windows per plane): what a generator",
+        "indistinguishable from the real data would score. '2D ceiling' = the model's own 2D",
+        "samples against real 2D crops (for stacks also: the volumes' slices against the same",
+        "2D reference). Euler = Euler characteristic per 1000 voxels (3D) or pixels (per plane);",
+        "cluster = fraction of the phase in its largest connected cluster; beside each, the range",
+        "of the same ensemble means over the 5 real ensembles. Paper: 64^3 volumes, 640,000",
+        "network evaluations each; ours: 32^3 volumes on a 2-core CPU. How the settings were",
+        "chosen, and what limits each case: README.md here.",
         "",
-        "| case | comparison | S2 % ours (paper) | L(z) % ours (paper) | real floor S2 / L % "
-        "| per volume S2 / L % (one real sample) | abs(dvf) | accepted | evals / volume "
-        "| s / volume | training |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "## This run (rvegen sampler: cross-slice pooling, fraction guidance; no post-processing)",
+        "",
+        "| case | phase | S2 % ours (paper) | L % ours (paper) | floor S2 / L | 2D ceiling S2 / L "
+        "| Euler gen (real) | cluster gen (real) | per-axis S2 z / y / x | accepted "
+        "| evals / vol | s / vol | model |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for case in CASES:
         if case not in rows:
             continue
         r = rows[case]
         p_s2, p_lp = PAPER[case]
+        ceil = f"{_f(r['ceil_s2'])} / {_f(r['ceil_lp'])}"
+        if r.get("slices_s2") is not None:
+            ceil += f" (slices {_f(r['slices_s2'])} / {_f(r['slices_lp'])})"
         lines.append(
-            f"| {TITLES[case]} | {'3D' if r['comparison'] == '3d' else 'per-plane 2D'} "
-            f"| **{r['s2']:.2f}** ({_fmt(p_s2)}) | **{r['lp']:.2f}** ({_fmt(p_lp)}) "
-            f"| {r['floor_s2']:.2f} / {r['floor_lp']:.2f} "
-            f"| {r['vol_s2']:.1f} / {r['vol_lp']:.1f} ({r['one_real_s2']:.1f} / "
-            f"{r['one_real_lp']:.1f}) | {r['dvf']:.4f} | {r['accepted']}/{r['count']} "
-            f"| {r['evaluations']:,.0f} | {r['seconds']:.1f} "
-            f"| {r['train_steps']} steps, {r['train_minutes']:.0f} min |"
-        )
+            f"| {TITLES[case]} | {r['phase']} | **{r['s2']:.2f}** ({_f(p_s2)}) "
+            f"| **{r['lp']:.2f}** ({_f(p_lp)}) | {r['floor_s2']:.2f} / {r['floor_lp']:.2f} "
+            f"| {ceil} | {r['euler']:.2f} ({r['euler_range'][0]:.2f} .. {r['euler_range'][1]:.2f}) "
+            f"| {r['cluster']:.3f} ({r['cluster_range'][0]:.3f} .. {r['cluster_range'][1]:.3f}) "
+            f"| {_axes(r)} | {r['accepted']}/{r['count']} | {r['evaluations']:,.0f} "
+            f"| {r['seconds']:.1f} | {r['backbone']}, {r['train_steps']} steps, "
+            f"{r['train_minutes']:.0f} CPU-min |")
+    lines += ["", "Other phase (every phase is scored): "
+              + "; ".join(f"{c} phase {q}: S2 {v['s2']:.2f} / L {v['lp']:.2f}"
+                          for c in CASES if c in rows
+                          for q, v in rows[c]["other"].items()) + "."]
+    if old:
+        lines += [
+            "", "## Session 2 (kept for comparison: Algorithm 1 strided, n_h 1, then Gaussian",
+            "smoothing and volume-fraction matching; phase 1 only; floor from scattered crops)",
+            "",
+            "| case | S2 % (paper) | L % (paper) | floor S2 / L | accepted | evals / vol "
+            "| s / vol | training |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for case in CASES:
+            if case in old:
+                r = old[case]
+                p_s2, p_lp = PAPER[case]
+                lines.append(
+                    f"| {TITLES[case]} | {r['s2']:.2f} ({_f(p_s2)}) | {r['lp']:.2f} "
+                    f"({_f(p_lp)}) | {r['floor_s2']:.2f} / {r['floor_lp']:.2f} "
+                    f"| {r['accepted']}/{r['count']} | {r['evaluations']:,.0f} "
+                    f"| {r['seconds']:.1f} | {r['train_steps']} steps |")
     lines += ["", "## Settings per case", ""]
     for case in CASES:
-        if case not in rows:
-            continue
-        r = rows[case]
-        scaled = f" after {r['downscale']}x downscaling" if r["downscale"] > 1 else ""
-        lines += [
-            f"- **{TITLES[case]}** (`{case}.yaml`): {r['backbone']} backbone, {r['patch']} x "
-            f"{r['patch']} patches{scaled}, "
-            f"{r['size']}^3 volumes, {r['count']} volumes (seeds from the spec seed); sampler: "
-            f"{r['sampler']}; reference: {r['reference']}. Per-volume error IQR: S2 "
-            f"{r['vol_s2_iqr'][0]:.1f}-{r['vol_s2_iqr'][1]:.1f} %, L "
-            f"{r['vol_lp_iqr'][0]:.1f}-{r['vol_lp_iqr'][1]:.1f} %. Sampling on "
-            f"{r['threads']} CPU thread(s). Panels: `figures/{case}_curves.png`, "
-            f"`figures/{case}_slices.png`.",
-        ]
+        if case in rows:
+            r = rows[case]
+            g = r["generate"]
+            lines.append(
+                f"- **{TITLES[case]}** (`{case}.yaml`): {r['backbone']}, {r['size']}^3 volumes, "
+                f"{r['count']} volumes; sampler {g['preset']}: {g['steps']} of T steps, n_h "
+                f"{g['harmonizing_steps']}, pool_sigma {g['pool_sigma']:g}, plane order "
+                f"{g['plane_order']}; reference: {r['reference']}; {r['threads']} thread(s). "
+                f"Panels: `figures/{case}_curves.png`, `figures/{case}_slices.png`.")
     return "\n".join(lines) + "\n"
 
 
@@ -159,19 +186,21 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
     rows_file = args.results.with_suffix(".json")
+    old_file = HERE / "results_session2.json"
+    old = json.loads(old_file.read_text()) if old_file.exists() else {}
     for case in args.cases or CASES:
         row = summarize(case)
         # read the rows just before writing: another run may have added its case meanwhile
         rows = json.loads(rows_file.read_text()) if rows_file.exists() else {}
         rows[case] = row
-        write_text(rows_file, json.dumps(rows, indent=2))
-        write_text(args.results, render(rows))
-        r = rows[case]
-        print(f"{case}: S2 {r['s2']:.2f} % L {r['lp']:.2f} % (real floor {r['floor_s2']:.2f} / "
-              f"{r['floor_lp']:.2f}), {r['evaluations']:,.0f} evaluations, {r['seconds']:.1f} s "
-              f"per volume", flush=True)
+        rows_file.write_text(json.dumps(rows, indent=2, default=float))
+        args.results.write_text(render(rows, old))
+        print(f"{case}: S2 {row['s2']:.2f} % L {row['lp']:.2f} % (floor {row['floor_s2']:.2f} / "
+              f"{row['floor_lp']:.2f}; 2D ceiling {_f(row['ceil_s2'])} / {_f(row['ceil_lp'])}), "
+              f"Euler {row['euler']:.2f}, cluster {row['cluster']:.3f}, {row['accepted']}/"
+              f"{row['count']} accepted", flush=True)
     print(f"wrote {args.results}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,9 +2,13 @@
 
 Data from a 3D stack are compared in 3D: real samples are random sub-volumes of the
 generated size (of the held-out part when ingestion kept one). Data from 2D images are
-compared per plane: a real sample is a set of m random m x m crops stacked along axis 0,
-so that its per-plane descriptors (``plane_axis=0``) average over m images as a
-volume's do over its m slices.
+compared per plane: a real sample is a set of m m x m windows stacked along axis 0, so
+that its per-plane descriptors (``plane_axis=0``) average over m images as a volume's do
+over its m slices. The windows are adjacent: one window and its m - 1 neighbours shifted
+by one pixel at a time along a random in-plane direction, a 2D stand-in for the m
+adjacent sections of one volume. Neighbouring sections share structure, so their mean
+varies from sample to sample far more than the mean of m scattered crops would; scattered
+crops of one image make a gate that only a copy of that image could pass.
 """
 
 from __future__ import annotations
@@ -56,8 +60,26 @@ def real_samples(
             z, y, x = (rng.integers(s - size + 1) for s in src.shape)
             out.append(src[z : z + size, y : y + size, x : x + size])
         else:
-            out.append(random_crops(src, size, size, rng))
+            out.append(adjacent_windows(src, size, rng))
     return out, where
+
+
+def adjacent_windows(images: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` windows of one random image, each shifted one pixel from the last along a
+    random axis, stacked (size, size, size); scattered crops where the image is too small."""
+    image = images[rng.integers(len(images))]
+    axis = int(rng.integers(2))
+    if image.shape[axis] < 2 * size - 1:
+        other = 1 - axis
+        if image.shape[other] < 2 * size - 1:
+            return random_crops(images, size, size, rng)
+        axis = other
+    span = [size, size]
+    span[axis] = 2 * size - 1
+    y = rng.integers(image.shape[0] - span[0] + 1)
+    x = rng.integers(image.shape[1] - span[1] + 1)
+    strip = image[y : y + span[0], x : x + span[1]]
+    return np.stack([np.take(strip, np.arange(k, k + size), axis=axis) for k in range(size)])
 
 
 def real_image_sets(

@@ -1,0 +1,145 @@
+"""Sampler settings side by side on one trained model: cost, fidelity, shape, and a
+reference-free score.
+
+    python benchmarks/sampler/sweep.py RUN_DIR [--model PATH] [--count 16]
+        [--settings NAME ...] [--counts NAME=N,...] [--out FILE.jsonl]
+
+RUN_DIR holds dataset.h5 and model/model.pt (``rvegen ingest SPEC && rvegen train SPEC``).
+Every setting samples the same seeds. Columns: network evaluations and seconds per
+volume; ensemble-mean S2 / L(z) errors of the phase of interest against the real data
+(and the real floor); Euler density and largest-cluster fraction (generated / real); and
+``self``: the same S2 / L(z) / Euler errors of the volumes' slices against **the model's own
+2D samples** (no real data involved). ``self`` is how settings are chosen: a setting whose
+slices look like what the 2D model draws by itself is one that the 3D coupling does not
+spoil, and choosing by it cannot leak the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import rvegen  # noqa: E402
+
+PAPER = {"preset": "paper"}
+RVEGEN: dict[str, Any] = {}
+
+#: name -> generate-section fields (the spec's `generate` keys)
+SETTINGS: dict[str, dict[str, Any]] = {
+    "rvegen s100": {**RVEGEN},
+    "rvegen s50": {**RVEGEN, "steps": 50},
+    "rvegen s200": {**RVEGEN, "steps": 200},
+    "rvegen s100 nh2": {**RVEGEN, "harmonizing_steps": 2},
+    "rvegen s100 nh5": {**RVEGEN, "harmonizing_steps": 5},
+    "rvegen s100 nh10": {**RVEGEN, "harmonizing_steps": 10},
+    "rvegen s100 pool0": {**RVEGEN, "pool_sigma": 0.0},
+    "rvegen s100 pool1": {**RVEGEN, "pool_sigma": 1.0},
+    "rvegen s100 pool1.5": {**RVEGEN, "pool_sigma": 1.5},
+    "rvegen s100 pool3": {**RVEGEN, "pool_sigma": 3.0},
+    "rvegen s100 random order": {**RVEGEN, "plane_order": "random"},
+    "rvegen s100 no guidance": {**RVEGEN, "fraction_guidance": False},
+    "rvegen T1000": {**RVEGEN, "steps": 1000},
+    "paper s100 nh1": {**PAPER, "steps": 100, "harmonizing_steps": 1},
+    "paper s100 nh2": {**PAPER, "steps": 100, "harmonizing_steps": 2},
+    "paper s100 nh5": {**PAPER, "steps": 100, "harmonizing_steps": 5},
+    "paper s100 nh10": {**PAPER, "steps": 100, "harmonizing_steps": 10},
+    "paper s100 nh1 guided": {**PAPER, "steps": 100, "harmonizing_steps": 1,
+                              "fraction_guidance": True},
+    "paper s100 nh5 guided": {**PAPER, "steps": 100, "harmonizing_steps": 5,
+                              "fraction_guidance": True},
+    "paper s100 vf s1.5 (session 2)": {**PAPER, "steps": 100, "harmonizing_steps": 1,
+                                       "match_volume_fraction": True, "smooth_sigma": 1.5},
+    "paper T1000 nh1": {**PAPER, "harmonizing_steps": 1},
+    "paper T1000 nh10 (faithful)": {**PAPER},
+}
+
+
+def self_score(volumes: list[rvegen.Volume], images: Any, size: int) -> dict[str, float]:
+    """Errors of the volumes' slices against the model's own 2D samples (per plane)."""
+    own = rvegen.Dataset.from_array(images, kind="images", patch_size=size,
+                                    num_patches=1, phases=2)
+    report = rvegen.validate(volumes, own, {"reference_samples": 32, "floor_draws": 1},
+                             seed=1)
+    h = report.headline()
+    return {"self_s2": h["s2"], "self_lp": h["lineal_path"],
+            "self_euler": h["euler_density"], "self_cluster": h["largest_cluster"]}
+
+
+def run_setting(name: str, fields: dict[str, Any], model: rvegen.Model,
+                ds: rvegen.Dataset, count: int, seed: int,
+                ceilings: dict[int, Any]) -> dict[str, Any]:
+    start = time.perf_counter()
+    volumes = rvegen.sample_volumes(model, count, fields, ds.fractions, seed)
+    seconds = (time.perf_counter() - start) / count
+    size = volumes[0].labels.shape[0]
+    steps = rvegen.Spec.model_validate(
+        {"data": {"source": "x"}, "generate": fields}).generate.steps
+    if steps not in ceilings:  # the model's own 2D samples at this step count
+        ceilings[steps] = rvegen.sample_images(model, 16 * size, {"steps": steps},
+                                               ds.fractions, seed)
+    report = rvegen.validate(volumes, ds, {"reference_samples": 64}, seed)
+    h, f = report.headline(), report.headline("real_ensemble")
+    p = str(report.phase_of_interest)
+    rng = report.real_ensemble["scalar_range"][p]
+    row = {
+        "setting": name, "count": count, "evaluations": volumes[0].attrs["evaluations"],
+        "s_per_volume": seconds, "s2": h["s2"], "lp": h["lineal_path"],
+        "dvf": h["volume_fraction"], "floor_s2": f["s2"], "floor_lp": f["lineal_path"],
+        "euler": report.ensemble["scalars"][p]["euler_density"],
+        "cluster": report.ensemble["scalars"][p]["largest_cluster"],
+        "real_euler": rng["euler_density"], "real_cluster": rng["largest_cluster"],
+        "per_axis": report.per_axis["generated"], "accepted": report.accepted,
+        **self_score(volumes, ceilings[steps], size),
+    }
+    return row
+
+
+def header() -> str:
+    return (f"{'setting':32s} {'n':>3s} {'evals':>7s} {'s/vol':>6s} {'S2 %':>6s} {'L %':>6s} "
+            f"{'|dvf|':>6s} {'euler (real range)':>21s} {'cluster (real range)':>22s} "
+            f"{'self S2/L/euler':>18s} {'acc':>4s}")
+
+
+def line(r: dict[str, Any]) -> str:
+    return (f"{r['setting']:32s} {r['count']:3d} {r['evaluations']:7d} {r['s_per_volume']:6.1f} "
+            f"{r['s2']:6.2f} {r['lp']:6.2f} {r['dvf']:6.3f} "
+            f"{r['euler']:6.2f} ({r['real_euler'][0]:5.2f}-{r['real_euler'][1]:5.2f}) "
+            f"{r['cluster']:6.3f} ({r['real_cluster'][0]:5.3f}-{r['real_cluster'][1]:5.3f}) "
+            f"{r['self_s2']:5.1f}/{r['self_lp']:5.1f}/{r['self_euler']:5.2f} {r['accepted']:4d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--settings", nargs="*", default=None, help=", ".join(SETTINGS))
+    parser.add_argument("--counts", default="", help="per-setting counts, NAME=N,...")
+    parser.add_argument("--out", type=Path, default=None, help="append rows as JSON lines")
+    args = parser.parse_args()
+    ds = rvegen.load_dataset(args.run_dir / "dataset.h5")
+    model = rvegen.load_model(args.model or args.run_dir / "model" / "model.pt")
+    counts = dict(item.rsplit("=", 1) for item in args.counts.split(",") if item)
+    print(f"{args.run_dir}: {ds.kind} data, model {args.model or 'model/model.pt'} "
+          f"({model.meta.get('step')} steps); floor S2/L for {args.count} volumes is in the rows")
+    print(header())
+    ceilings: dict[int, Any] = {}
+    for name in args.settings or list(SETTINGS):
+        row = run_setting(name, SETTINGS[name], model, ds, int(counts.get(name, args.count)),
+                          args.seed, ceilings)
+        row["floor"] = f"{row['floor_s2']:.2f}/{row['floor_lp']:.2f}"
+        print(line(row), flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps(row, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()
