@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rvegen.export.writers import ExportContext, write_abaqus, write_vti, write_vtu, write_xdmf
+import rvegen
 
 
 def main() -> None:
@@ -24,20 +24,21 @@ def main() -> None:
     args = parser.parse_args()
     vol = (np.random.default_rng(0).random((args.size,) * 3) < 0.3).astype(np.uint8)
     rows = [
-        ("abaqus .inp", write_abaqus, ExportContext()),
-        ("abaqus .inp + periodic BCs + 6 steps", write_abaqus,
-         ExportContext(periodic_bc=True, load_cases=True)),
-        ("vti", write_vti, ExportContext()),
-        ("vtu", write_vtu, ExportContext()),
-        ("xdmf + h5", write_xdmf, ExportContext()),
+        ("abaqus .inp", {"formats": ["abaqus"]}),
+        ("abaqus .inp + periodic BCs + 6 steps",
+         {"formats": ["abaqus"], "periodic_bc": True, "load_cases": True}),
+        ("vti", {"formats": ["vti"]}),
+        ("vtu", {"formats": ["vtu"]}),
+        ("xdmf + h5", {"formats": ["xdmf"]}),
     ]
+    volumes = [rvegen.Volume("v", vol)]
     print(f"volume {args.size}^3 ({vol.size:,} elements), median of {args.repeats}")
     with tempfile.TemporaryDirectory() as tmp:
-        for name, write, ctx in rows:
+        for name, cfg in rows:
             times, size = [], 0
             for _ in range(args.repeats):
                 start = time.perf_counter()
-                files = write(vol, ctx, Path(tmp) / "v")
+                files = rvegen.export_volumes(volumes, Path(tmp) / "out", cfg)
                 times.append(time.perf_counter() - start)
                 size = sum(f.stat().st_size for f in files)
             print(f"{name:40s} {np.median(times):7.2f} s  {size / 1e6:8.1f} MB")

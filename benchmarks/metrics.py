@@ -1,4 +1,4 @@
-"""Time S2 (radial, non-periodic and periodic) and L(z) (3 axes) of a 128^3 volume.
+"""Time S2 (radial, non-periodic and periodic), L(z) (3 axes) and morphology of a 128^3 volume.
 
     python benchmarks/metrics.py [--size 128] [--repeats 5]
 
@@ -12,7 +12,13 @@ import time
 
 import numpy as np
 
-from rvegen.metrics import lineal_path, two_point_correlation
+import rvegen
+
+METRICS = rvegen.build_registry()
+two_point_correlation = METRICS.get("metric", "s2").fn
+lineal_path = METRICS.get("metric", "lineal_path").fn
+euler_density = METRICS.get("metric", "euler_density").fn
+largest_cluster = METRICS.get("metric", "largest_cluster").fn
 
 
 def median_time(fn, repeats: int) -> float:
@@ -36,6 +42,8 @@ def main() -> None:
         ("S2 non-periodic (zero-padded FFT)", lambda: two_point_correlation(vol, 1, r)),
         ("S2 periodic (FFT)", lambda: two_point_correlation(vol, 1, r, periodic=True)),
         ("L(z), 3 axes (run lengths)", lambda: lineal_path(vol, 1, r)),
+        ("Euler characteristic (scikit-image)", lambda: euler_density(vol, 1)),
+        ("largest cluster (scipy label)", lambda: largest_cluster(vol, 1)),
     ]
     print(f"volume {args.size}^3, max r {r}, median of {args.repeats}")
     for name, fn in rows:

@@ -17,8 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rvegen.device import autocast, memory_format, pick_device
-from rvegen.plugins import registry
+import rvegen
 
 CASES = [("compact", "tiny"), ("compact", "small"), ("compact", "base"),
          ("imagen", "small"), ("imagen", "paper")]
@@ -43,9 +42,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
-    device = pick_device("auto")
-    fmt = memory_format(device)
-    reg = registry()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    # as rvegen runs its networks: channels_last on the CPU, bf16 autocast on CUDA
+    fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    reg = rvegen.build_registry()
     print(f"device {device}, {torch.get_num_threads()} threads, {args.size}x{args.size}x1, "
           f"batch {args.batch}")
     print(f"{'backbone':9s} {'preset':7s} {'params':>9s} {'infer img/s':>12s} {'train img/s':>12s}")
@@ -60,14 +60,17 @@ def main() -> None:
             memory_format=fmt)
         t = torch.randint(1, 1001, (args.batch,), device=device)
 
+        def autocast():  # noqa: ANN202
+            return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
         def infer() -> None:
-            with torch.inference_mode(), autocast(device):
+            with torch.inference_mode(), autocast():
                 net(x, t)
 
         opt = torch.optim.Adam(net.parameters(), lr=1e-4)
 
         def train() -> None:
-            with autocast(device):
+            with autocast():
                 loss = F.mse_loss(net(x, t).float(), x)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -16,10 +16,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from rvegen.pipeline import RunDir
-from rvegen.spec import load_spec
+import rvegen
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = [ROOT / "paper_cases" / "carbonate.yaml", ROOT / "backbones" / "carbonate_imagen.yaml"]
@@ -30,17 +28,20 @@ def main() -> None:
           f"{'S2 %':>6s} {'L %':>6s} {'|dvf|':>7s} {'vol S2':>7s} {'vol L':>6s} {'real S2':>8s} "
           f"{'real L':>7s}")
     for path in SPECS:
-        spec = load_spec(path)
-        run = RunDir(spec.run_path)
-        model = torch.load(run.model, weights_only=True)
-        params = sum(v.numel() for v in model["ema"].values() if torch.is_tensor(v))
-        state = json.loads(run.state.read_text())
-        report = json.loads(run.report.read_text())
-        e, floor = report["ensemble"]["errors"], report["real_ensemble"]["errors"]
-        vol = report["mean_volume_errors"]
+        spec = rvegen.load_spec(path)
+        run = spec.run_path
+        model = rvegen.load_model(run / "model" / "model.pt")
+        params = sum(p.numel() for p in model.net.parameters())
+        report = json.loads((run / "report.json").read_text())
+        poi = str(report["phase_of_interest"])
+        e = report["ensemble"]["errors"][poi]
+        floor = report["real_ensemble"]["errors"][poi]
+        vol = {k: float(np.mean([v["errors"][poi][k] for v in report["volumes"]]))
+               for k in ("s2", "lineal_path")}
         secs = np.median([v["seconds"] for v in report["volumes"]])
+        minutes = model.meta.get("train_seconds", float("nan")) / 60
         print(f"{spec.model.backbone + ' ' + spec.model.preset:14s} {params / 1e6:7.2f}M "
-              f"{model['step']:6d} {state['train']['seconds'] / 60:9.1f} {secs:6.1f} "
+              f"{model.meta['step']:6d} {minutes:9.1f} {secs:6.1f} "
               f"{e['s2']:6.2f} {e['lineal_path']:6.2f} {e['volume_fraction']:7.4f} "
               f"{vol['s2']:7.2f} {vol['lineal_path']:6.2f} {floor['s2']:8.2f} "
               f"{floor['lineal_path']:7.2f}")
