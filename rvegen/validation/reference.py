@@ -2,13 +2,14 @@
 
 Data from a 3D stack are compared in 3D: real samples are random sub-volumes of the
 generated size (of the held-out part when ingestion kept one). Data from 2D images are
-compared per plane: a real sample is a set of m m x m windows stacked along axis 0, so
-that its per-plane descriptors (``plane_axis=0``) average over m images as a volume's do
-over its m slices. The windows are adjacent: one window and its m - 1 neighbours shifted
-by one pixel at a time along a random in-plane direction, a 2D stand-in for the m
-adjacent sections of one volume. Neighbouring sections share structure, so their mean
-varies from sample to sample far more than the mean of m scattered crops would; scattered
-crops of one image make a gate that only a copy of that image could pass.
+compared per plane: a real sample is a set of m m x m crops stacked along axis 0, so that
+its per-plane descriptors (``plane_axis=0``) average over m images as a volume's do over
+its m slices. The m slices of a volume are not independent: neighbours within a
+correlation length share their structure, so a volume holds about k = m / l independent
+sections (l, the integral range of the phase of interest, measured on the training
+images). A real sample is therefore k independent random crops, each repeated m / k
+times: it varies from sample to sample as much as a volume's slice statistics do. (m
+scattered crops would vary l times less, a gate that only a copy of the image passes.)
 """
 
 from __future__ import annotations
@@ -60,26 +61,34 @@ def real_samples(
             z, y, x = (rng.integers(s - size + 1) for s in src.shape)
             out.append(src[z : z + size, y : y + size, x : x + size])
         else:
-            out.append(adjacent_windows(src, size, rng))
+            k = independent_sections(ds, size)
+            crops = random_crops(src, size, k, rng)
+            out.append(crops[np.arange(size) * k // size])  # each crop size / k times
     return out, where
 
 
-def adjacent_windows(images: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``size`` windows of one random image, each shifted one pixel from the last along a
-    random axis, stacked (size, size, size); scattered crops where the image is too small."""
-    image = images[rng.integers(len(images))]
-    axis = int(rng.integers(2))
-    if image.shape[axis] < 2 * size - 1:
-        other = 1 - axis
-        if image.shape[other] < 2 * size - 1:
-            return random_crops(images, size, size, rng)
-        axis = other
-    span = [size, size]
-    span[axis] = 2 * size - 1
-    y = rng.integers(image.shape[0] - span[0] + 1)
-    x = rng.integers(image.shape[1] - span[1] + 1)
-    strip = image[y : y + span[0], x : x + span[1]]
-    return np.stack([np.take(strip, np.arange(k, k + size), axis=axis) for k in range(size)])
+def integral_range(images: np.ndarray, phase: int, max_r: int) -> float:
+    """Integral range of ``phase`` (pixels): the sum over lags r = 0..max_r of its
+    normalised autocovariance (S2(r) - phi^2) / (phi - phi^2) along the image axes, up to
+    the first lag where it falls below zero."""
+    from .metrics import two_point_correlation_axis
+
+    stack = np.asarray(images)
+    s2 = np.mean([two_point_correlation_axis(stack, phase, a, max_r) for a in (1, 2)], axis=0)
+    phi = s2[0]
+    if phi <= 0 or phi >= 1:
+        return 1.0
+    c = (s2 - phi**2) / (phi - phi**2)
+    end = int(np.argmax(c < 0)) if (c < 0).any() else len(c)
+    return float(max(1.0, c[:end].sum()))
+
+
+def independent_sections(ds: Dataset, size: int) -> int:
+    """About how many independent sections a volume of ``size`` slices holds (>= 1)."""
+    fractions = ds.fractions
+    phase = int(np.argmin(fractions))
+    ell = integral_range(ds.images, phase, size // 2)
+    return int(np.clip(round(size / ell), 1, size))
 
 
 def real_image_sets(
