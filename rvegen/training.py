@@ -166,7 +166,9 @@ class _Run:
         self.losses: list[float] = []
         self.start = 0
         self.seconds_before = 0.0  # training seconds of earlier calls (resumes add up)
+        self.cpu_before = 0.0  # the same in CPU seconds (all threads): fair on a shared machine
         self.clock = time.perf_counter()
+        self.cpu_clock = time.process_time()
         self.patches = torch.from_numpy(dataset.patches)
         self.fingerprint = ""
         self.finetune = False  # started from another run's weights
@@ -179,6 +181,7 @@ class _Run:
         self.losses = list(ckpt["losses"])
         self.start = int(ckpt["step"])
         self.seconds_before = float(ckpt.get("train_seconds", 0.0))
+        self.cpu_before = float(ckpt.get("train_cpu_seconds", 0.0))
         self.finetune = bool(ckpt.get("finetune", False))
 
     def init_from(self, path: Path, plugins: Registry) -> None:
@@ -206,6 +209,7 @@ class _Run:
         self.finetune = True
         # the model's cost includes what the weights it starts from cost
         self.seconds_before = float(init.get("train_seconds", 0.0))
+        self.cpu_before = float(init.get("train_cpu_seconds", 0.0))
 
     def to_device(self) -> None:
         fmt = memory_format(self.device)
@@ -253,13 +257,19 @@ class _Run:
         return value
 
     def seconds(self) -> float:
+        """Wall seconds of training so far, over every call."""
         return self.seconds_before + time.perf_counter() - self.clock
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of training so far (all threads), over every call."""
+        return self.cpu_before + time.process_time() - self.cpu_clock
 
     def payload(self, step: int, weights_only: bool = False) -> dict[str, Any]:
         """A checkpoint: everything to rebuild the network, and to resume unless
         ``weights_only``."""
         out = {
             "train_seconds": self.seconds(),
+            "train_cpu_seconds": self.cpu_seconds(),
             "backbone": self.model.backbone,
             "backbone_config": self.backbone_config,
             "image_size": self.n,
@@ -293,7 +303,8 @@ def _loop(run: _Run, progress: bool, on_step: Any = None) -> None:
 def _summary(run: _Run) -> str:
     recent = np.mean(run.losses[-200:]) if run.losses else float("nan")
     return (f"{run.cfg.steps} steps ({run.cfg.steps - run.start} in this call), "
-            f"{run.seconds() / 60:.1f} CPU-min in total on {run.device.type}, "
+            f"{run.seconds() / 60:.1f} min ({run.cpu_seconds() / 60:.1f} CPU-min) in total on "
+            f"{run.device.type}, "
             f"mean loss of the last 200 steps {recent:.4f}")
 
 

@@ -148,7 +148,7 @@ def model_from_payload(ckpt: dict[str, Any], path: Path | str,
     if prediction != "eps":
         net = EpsilonView(net, schedule, prediction).eval()
     meta = {k: ckpt[k] for k in ("rvegen_version", "step", "backbone_config", "train_seconds",
-                                 "prediction") if k in ckpt}
+                                 "train_cpu_seconds", "prediction") if k in ckpt}
     return LoadedModel(net, schedule, ckpt["image_size"], ckpt["phases"], ckpt["backbone"], meta)
 
 

@@ -1,0 +1,64 @@
+"""Quality per CPU-minute of training choices (the fidelity issue's ablation), one table.
+
+    python benchmarks/ablation/run.py [--count 16] [--out FILE.jsonl]
+
+Each spec here changes one thing against the paper's training setting (compact tiny,
+epsilon prediction, linear betas, plain MSE), all on the carbonate data for 5,000 steps:
+v or x0 prediction, min-SNR weighting, the cosine schedule, the small preset. Train them
+first (``rvegen ingest SPEC && rvegen train SPEC`` each). The baseline row is the 5,000-step
+snapshot of ``benchmarks/convergence/carbonate_tiny.yaml``. Every row: rvegen's default
+sampler on the same seeds, the 3D ensemble errors, the 2D ceiling, morphology, and the
+training CPU minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import rvegen  # noqa: E402
+from fidelity import HEADER, line, score  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROWS = {
+    "eps (paper)": (HERE.parent / "convergence" / "carbonate_tiny.yaml", "snapshots/model_5000.pt"),
+    "eps + min-SNR": (HERE / "eps_minsnr.yaml", "model.pt"),
+    "v": (HERE / "v.yaml", "model.pt"),
+    "v + min-SNR": (HERE / "v_minsnr.yaml", "model.pt"),
+    "x0": (HERE / "x0.yaml", "model.pt"),
+    "cosine schedule": (HERE / "cosine.yaml", "model.pt"),
+    "small preset (1.9 M)": (HERE / "small.yaml", "model.pt"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--rows", nargs="*", default=None, help=", ".join(ROWS))
+    parser.add_argument("--out", type=Path, default=None, help="append rows as JSON lines")
+    args = parser.parse_args()
+    print(f"{'CPU min':>8s} " + HEADER)
+    for name in args.rows or list(ROWS):
+        spec_path, weights = ROWS[name]
+        spec = rvegen.load_spec(spec_path)
+        path = spec.run_path / "model" / weights
+        if not path.exists():
+            print(f"{name}: not trained yet ({path})")
+            continue
+        model = rvegen.load_model(path)
+        ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
+        row = score(model, ds, {}, args.count, spec.seed)
+        minutes = model.meta.get("train_seconds", float("nan")) / 60
+        row.update(setting=name, train_minutes=minutes, steps=model.meta.get("step"))
+        print(f"{minutes:8.1f} " + line(name, row), flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps(row, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()
