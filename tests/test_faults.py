@@ -98,3 +98,35 @@ def test_sigkill_during_export_leaves_nothing_after_the_rerun(write_spec, tmp_pa
     assert CliRunner().invoke(app, ["export", str(spec), "-q"]).exit_code == 0
     assert not list(run.glob(".export.*")) and not list(run.rglob(".*.tmp*"))
     assert len(list((run / "export").iterdir())) == 4
+
+
+def test_a_damaged_output_is_rebuilt_not_trusted(write_spec, tmp_path):
+    spec = write_spec({"export": {"only_accepted": False}})
+    assert CliRunner().invoke(app, ["build", str(spec), "-q"]).exit_code == 0
+    dataset = tmp_path / "run" / "dataset.h5"
+    dataset.write_bytes(dataset.read_bytes()[:200])  # truncated: unreadable
+    result = CliRunner().invoke(app, ["ingest", str(spec), "-q"])
+    assert result.exit_code == 0 and "up to date" not in result.stderr
+    assert "ingest: image" in result.stderr
+
+
+def test_output_hygiene(write_spec, tmp_path):
+    """Files follow the umask, logs get plain lines (no bars), the schema goes to stdout."""
+    old = os.umask(0o022)
+    try:
+        spec = write_spec({"export": {"only_accepted": False}})
+        result = CliRunner().invoke(app, ["build", str(spec)])  # progress on, not a TTY
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0
+    assert "\r" not in result.stderr and "\x1b[" not in result.stderr
+    assert "volumes: 2/2 vol (100 %)" in result.stderr and "train: 6/6 step" in result.stderr
+    assert "generate: 2 volume(s) of 16^3" in result.stderr  # a closing summary per stage
+    run = tmp_path / "run"
+    for path in [run / "report.json", run / "dataset.h5", run / "model" / "model.pt",
+                 run / "export" / "volume_000.vti"]:
+        assert path.stat().st_mode & 0o777 == 0o644, path
+    assert (run / "export").stat().st_mode & 0o777 == 0o755
+    schema = CliRunner().invoke(app, ["schema"])
+    assert schema.exit_code == 0 and '"title": "rvegen build spec"' in schema.stdout
+    assert not (tmp_path / "schemas").exists()
