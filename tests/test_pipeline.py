@@ -1,8 +1,6 @@
 """`rvegen build` end to end on a tiny spec, every output read back."""
 
 import json
-import subprocess
-import sys
 
 import h5py
 import meshio
@@ -10,6 +8,9 @@ import numpy as np
 import pyvista
 import pytest
 
+from typer.testing import CliRunner
+
+from rvegen.cli import app
 from rvegen.pipeline import build
 from rvegen.errors import SpecError
 from rvegen.spec import load_spec
@@ -105,13 +106,13 @@ def test_metadata_edits_rerun_no_training_or_sampling(built, write_spec, capfd):
     assert "mm" in (run / "export" / "volume_000.inp").read_text()[:2000]
 
 
-def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "rvegen", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd)
+def _cli(*args):
+    """The CLI in-process (Typer's runner): exit code, stdout and stderr."""
+    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def _one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stderr
+    assert result.exit_code == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -144,7 +145,7 @@ def test_cli_missing_spec_and_stage_order(write_spec, tmp_path):
 
 def test_cli_schema_and_plugins(tmp_path):
     out = tmp_path / "s.json"
-    assert _cli("schema", "-o", out).returncode == 0
+    assert _cli("schema", "-o", out).exit_code == 0
     assert json.loads(out.read_text())["title"] == "rvegen build spec"
     listing = _cli("plugins").stdout
     for line in ("backbone  compact", "sampler   multiplane", "exporter  abaqus"):
