@@ -56,6 +56,13 @@ def rvegen_exporters() -> dict[str, Any]:
     return dict(writers.WRITERS)
 
 
+@hookimpl
+def rvegen_solvers() -> dict[str, Any]:
+    from .homogenize.calculix import solve_calculix
+
+    return {"calculix": solve_calculix}
+
+
 @hookimpl(trylast=True)
 def rvegen_on_volume_generated(volume: Any, context: GenerationContext) -> Any:
     """The generate section's post-processing: smoothing, then fraction matching."""

@@ -96,7 +96,7 @@ def _stage(stage: str, spec_path: Path, force: bool, run_dir: Optional[Path], qu
 @user_errors
 def build(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] = RunDirOpt,
           quiet: bool = QuietOpt) -> None:
-    """Run the whole pipeline (ingest, train, generate, validate, export)."""
+    """Run the whole pipeline (ingest, train, generate, validate, export[, homogenize])."""
     from .pipeline import build as run_build
     from .spec import load_spec
 
@@ -160,6 +160,14 @@ def export(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path]
            quiet: bool = QuietOpt) -> None:
     """Write accepted volumes as meshes (Abaqus .inp, .vti, .xdmf) -> export/."""
     _stage("export", spec, force, run_dir, quiet)
+
+
+@app.command()
+@user_errors
+def homogenize(spec: Path = SpecArg, force: bool = ForceOpt,
+               run_dir: Optional[Path] = RunDirOpt, quiet: bool = QuietOpt) -> None:
+    """Effective stiffness (CalculiX) of accepted RVEs and real sub-volumes -> homogenization.json."""
+    _stage("homogenize", spec, force, run_dir, quiet)
 
 
 @app.command()

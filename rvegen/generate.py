@@ -113,6 +113,28 @@ def iter_volumes(
         })
 
 
+#: Models loaded in this process, by checkpoint path and modification time: a Dask worker
+#: loads a model once for all the volumes it samples.
+_MODELS: dict[tuple[str, int], LoadedModel] = {}
+
+
+def _cached_model(path: Path, phases: int | None, image_size: int | None) -> LoadedModel:
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _MODELS:
+        _MODELS.clear()
+        _MODELS[key] = load_model(path, phases=phases, image_size=image_size)
+    return _MODELS[key]
+
+
+def sample_task(job: dict[str, Any]) -> Volume:
+    """One volume as a self-contained task (for a Dask worker): the model comes from its
+    checkpoint file, loaded once per process."""
+    model = _cached_model(Path(job["model_path"]), job["phases"], job["image_size"])
+    cfg = GenerateSpec(**job["generate"])
+    torch.set_num_threads(job.get("threads") or torch.get_num_threads())
+    return next(iter_volumes(model, cfg, [job["index"]], job["fractions"], job["seed"]))
+
+
 def sample_volumes(
     model: LoadedModel,
     count: int | None = None,
@@ -191,6 +213,7 @@ def generate(
     progress: bool = True,
     fresh: bool = False,
     plugins: Registry | None = None,
+    mapper: Callable[..., Any] | None = None,
 ) -> Path:
     """Sample ``cfg.count`` volumes into ``out_path``, skipping ones already there.
 
@@ -219,14 +242,24 @@ def generate(
         Discard finished volumes and sample all of them again.
     plugins
         Where the sampler and filters come from.
+    mapper
+        ``mapper(fn, items)`` running the per-volume tasks elsewhere (a Dask client; the
+        workers use their installed plugins); None samples here, one after another.
     """
     model = load_model(model_path, phases=phases, image_size=image_size)
     size = cfg.size or model.image_size
     done = set() if fresh else finished(out_path, fingerprint)
     attrs = {"phases": model.phases, "size": size, **(root_attrs or {})}
     todo = [i for i in range(cfg.count) if volume_name(i) not in done]
+    if mapper is None:
+        produced = iter_volumes(model, cfg, todo, fractions, seed, None, plugins, progress)
+    else:
+        jobs = [{"model_path": str(model_path), "phases": phases, "image_size": image_size,
+                 "generate": cfg.model_dump(), "index": i, "fractions": fractions,
+                 "seed": seed, "threads": torch.get_num_threads()} for i in todo]
+        produced = mapper(sample_task, jobs)
     with progress_bar(cfg.count, "volumes", "vol", progress, initial=cfg.count - len(todo)) as bar:
-        for vol in iter_volumes(model, cfg, todo, fractions, seed, None, plugins, progress):
+        for vol in produced:  # each on disk as soon as it exists (resumable)
             append_volume(out_path, vol, fingerprint, attrs)
             bar.update(1)
     wanted = cfg.count * size

@@ -16,6 +16,8 @@ and export settings) never forces training or sampling again. Run directory layo
     report.json    validate: errors, natural spread, verdicts, curves
     plots/         validate: curves.png, slices.png, render.png
     export/        export: .inp, .vti, .xdmf + .h5 per accepted volume
+    homogenization.json, .csv   homogenize (when the spec has the section): effective
+                   properties of the accepted volumes and of real sub-volumes
     state.json     fingerprints of finished stages
 
 One build at a time per run directory: a second one exits naming the first one's PID.
@@ -42,7 +44,7 @@ from .errors import InputError, RvegenError
 from .plugins import Registry, registry as default_registry
 from .spec import Spec, load_spec
 
-STAGES = ("ingest", "train", "generate", "validate", "export")
+STAGES = ("ingest", "train", "generate", "validate", "export", "homogenize")
 
 
 def log(message: str) -> None:
@@ -85,6 +87,14 @@ class RunDir:
         return self.root / "export"
 
     @property
+    def homogenization(self) -> Path:
+        return self.root / "homogenization.json"
+
+    @property
+    def homogenization_partial(self) -> Path:
+        return self.root / "homogenization.partial.json"
+
+    @property
     def state(self) -> Path:
         return self.root / "state.json"
 
@@ -109,6 +119,8 @@ class BuildResult:
         Files written by the export stage.
     ran
         Stages that ran (the others were up to date).
+    homogenization
+        homogenization.json's content (None without a homogenize section).
     """
 
     run_dir: Path
@@ -116,6 +128,7 @@ class BuildResult:
     accepted: list[str] = field(default_factory=list)
     exported: list[Path] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
+    homogenization: dict[str, Any] | None = None
 
 
 def _sha(*parts: str) -> str:
@@ -177,7 +190,19 @@ def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
     if stage == "export":
         return _sha(spec.section_hash("export", "data"), _file_hash(run.volumes, "generate"),
                     _file_hash(run.report, "validate"))
+    if stage == "homogenize":
+        return homogenize_identity(spec, run)
     raise ValueError(f"unknown stage {stage!r}")
+
+
+def homogenize_identity(spec: Spec, run: RunDir) -> str:
+    """What makes homogenization results reusable (also per volume, on resume)."""
+    section = spec.homogenize.model_dump(exclude={"workers"}) if spec.homogenize else {}
+    materials = [m.model_dump() for m in spec.export.materials or []]
+    return _sha(json.dumps(section, sort_keys=True), json.dumps(materials), str(spec.seed),
+                str(spec.data.voxel_size), _file_hash(run.volumes, "generate"),
+                _file_hash(run.report, "validate"), _dataset_content(run),
+                spec.section_hash("validate"))
 
 
 def _outputs_ok(run: RunDir, stage: str) -> bool:
@@ -197,6 +222,8 @@ def _outputs_ok(run: RunDir, stage: str) -> bool:
             json.loads(run.report.read_text())
         elif stage == "export":
             return run.export.is_dir()
+        elif stage == "homogenize":
+            json.loads(run.homogenization.read_text())
     except (RvegenError, OSError, ValueError):
         return False
     return True
@@ -243,9 +270,11 @@ def run_generate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, for
     from .volumes import read_volumes
 
     ds = load_dataset(run.dataset)
-    generate(run.model, spec.generate, run.volumes, spec.seed, phases=ds.phases,
-             image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
-             fractions=ds.fractions, progress=progress, fresh=force, plugins=plugins)
+    with execution(spec) as mapper:
+        generate(run.model, spec.generate, run.volumes, spec.seed, phases=ds.phases,
+                 image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
+                 fractions=ds.fractions, progress=progress, fresh=force, plugins=plugins,
+                 mapper=mapper)
     vols, _ = read_volumes(run.volumes)
     vols = [v for v in vols if v.name in _wanted(spec)]
     seconds = sum(float(v.attrs.get("seconds", 0.0)) for v in vols)
@@ -279,8 +308,10 @@ def run_validate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, for
     def on_volume(name: str, result: dict, labels: Any) -> None:
         plugins.hook.rvegen_on_volume_validated(name=name, result=result, labels=labels)
 
-    report = validate(vols, ds, spec.validate_, spec.seed, images_2d=read_images(run.volumes),
-                      plugins=plugins, on_volume=on_volume)
+    with execution(spec) as mapper:
+        report = validate(vols, ds, spec.validate_, spec.seed,
+                          images_2d=read_images(run.volumes), plugins=plugins,
+                          on_volume=on_volume, mapper=mapper)
     report.extra["spec_hash"] = spec.section_hash("data", "model", "train", "generate",
                                                   "validate")
     data = report.to_dict()
@@ -325,6 +356,75 @@ def run_export(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force
             f"{len(written)} files in {run.export}")
 
 
+def run_homogenize(spec: Spec, run: RunDir, plugins: Registry, progress: bool,
+                   force: bool) -> None:
+    from .homogenize.stage import (
+        check_materials,
+        homogenization_report,
+        homogenize_volumes,
+        real_volumes,
+        write_outputs,
+    )
+
+    cfg = spec.homogenize
+    materials = check_materials(spec.export.materials, spec.data.phases)
+    report = json.loads(_read_text(run.report))
+    accepted = {v["name"] for v in report["volumes"] if v["accepted"]}
+    vols = [v for v in _current_volumes(spec, run) if v.name in accepted]
+    phase = cfg.transport_phase if cfg.transport_phase is not None else report["phase_of_interest"]
+    identity = homogenize_identity(spec, run)
+    partial = {} if force else _read_partial(run, identity)
+
+    def keep(result: dict) -> None:  # every result is on disk as soon as it is known
+        partial[result["name"]] = result
+        write_text(run.homogenization_partial,
+                   json.dumps({"identity": identity, "results": partial}, default=float))
+
+    with execution(spec) as mapper:
+        generated = homogenize_volumes(vols, materials, cfg, spec.data.voxel_size, phase,
+                                       plugins, partial, keep, mapper, progress)
+        ds = reference_dataset(spec, load_dataset(run.dataset))
+        size = vols[0].labels.shape[0] if vols else (spec.generate.size or spec.data.patch_size)
+        reals, note = real_volumes(ds, size, cfg.real_samples, spec.seed)
+        real = homogenize_volumes(reals, materials, cfg, spec.data.voxel_size, phase, plugins,
+                                  partial, keep, mapper, progress, desc="real") if reals else None
+    out = homogenization_report(generated, real, cfg, materials, note)
+    write_outputs(out, run.root, run.plots)
+    run.homogenization_partial.unlink(missing_ok=True)
+    stats = out["generated"]["statistics"]
+    if generated:
+        line = (f"homogenize: {len(generated)} RVE(s), E {stats['E']['mean']:.4g} "
+                f"[{stats['E']['ci'][0]:.4g}, {stats['E']['ci'][1]:.4g}], nu "
+                f"{stats['nu']['mean']:.3f}")
+        if real:
+            r = out["real"]["statistics"]
+            line += (f"; real: E {r['E']['mean']:.4g} [{r['E']['ci'][0]:.4g}, "
+                     f"{r['E']['ci'][1]:.4g}], nu {r['nu']['mean']:.3f}")
+        log(line + f"; {out['seconds_per_volume']:.1f} s per RVE")
+    else:
+        log("homogenize: no accepted volume to homogenize")
+
+
+def _read_partial(run: RunDir, identity: str) -> dict:
+    try:
+        data = json.loads(run.homogenization_partial.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data.get("results", {}) if data.get("identity") == identity else {}
+
+
+@contextlib.contextmanager
+def execution(spec: Spec) -> Iterator[Callable | None]:
+    """A ``mapper(fn, items)`` running per-volume work on the spec's backend (None: local)."""
+    if spec.execution.backend == "local":
+        yield None
+        return
+    from .execution import dask_mapper
+
+    with dask_mapper(spec.execution) as mapper:
+        yield mapper
+
+
 def _wanted(spec: Spec) -> set[str]:
     from .volumes import volume_name
 
@@ -347,7 +447,7 @@ def _read_text(path: Path) -> str:
 
 RUNNERS: dict[str, Callable[[Spec, RunDir, Registry, bool, bool], None]] = {
     "ingest": run_ingest, "train": run_train, "generate": run_generate,
-    "validate": run_validate, "export": run_export,
+    "validate": run_validate, "export": run_export, "homogenize": run_homogenize,
 }
 
 
@@ -378,6 +478,12 @@ def preflight(spec: Spec, plugins: Registry, run: RunDir | None = None) -> None:
         plugins.get("metric", name, "validate.metrics")
     for name in spec.export.formats:
         plugins.get("exporter", name, "export.formats")
+    if spec.homogenize is not None:
+        plugins.get("solver", spec.homogenize.solver, "homogenize.solver")
+        if spec.homogenize.solver == "calculix":
+            from .homogenize.calculix import find_ccx
+
+            find_ccx()  # ccx missing: say so now, not after training
     pick_device(spec.train.device, "train.device")
     pick_device(spec.generate.device, "generate.device")
     init = _init_path(spec)
@@ -479,6 +585,10 @@ def run_stage(spec: Spec, stage: str, force: bool = False, progress: bool = True
 
 def _run_stage(spec: Spec, stage: str, run: RunDir, plugins: Registry, force: bool,
                progress: bool) -> bool:
+    if stage == "homogenize" and spec.homogenize is None:
+        from .errors import SpecError
+
+        raise SpecError(f"{spec.name}: homogenize: the spec has no homogenize section")
     fp = fingerprint(spec, stage, run)
     recorded = _read_state(run).get(stage, {}).get("fingerprint")
     if not force and recorded == fp and _outputs_ok(run, stage):
@@ -519,9 +629,13 @@ def build(spec: Spec | str | Path, force: bool = False, progress: bool = True,
     ran = []
     with locked(run):
         for stage in STAGES:
+            if stage == "homogenize" and spec.homogenize is None:
+                continue
             if _run_stage(spec, stage, run, plugins, force, progress):
                 ran.append(stage)
     report = json.loads(run.report.read_text()) if run.report.exists() else None
     accepted = [v["name"] for v in report["volumes"] if v["accepted"]] if report else []
     exported = sorted(p for p in run.export.rglob("*") if p.is_file()) if run.export.is_dir() else []
-    return BuildResult(run.root, report, accepted, exported, ran)
+    homogenization = (json.loads(run.homogenization.read_text())
+                      if spec.homogenize is not None and run.homogenization.exists() else None)
+    return BuildResult(run.root, report, accepted, exported, ran, homogenization)

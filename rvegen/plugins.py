@@ -28,7 +28,8 @@ sampler     ``sample(net, schedule, phases, channels, size, settings, seed, devi
             progress, desc, fractions, options) -> (continuous (C, m, m, m) tensor, info)``
 metric      :class:`Metric`
 exporter    ``write(labels, ctx: ExportContext, stem: Path) -> list[Path]``
-solver      ``solve(deck: Path, workdir: Path, options: dict) -> numpy (6, 6) array``
+solver      ``solve(labels, voxel_size, materials, workdir, options) -> (6, 6) stiffness``
+            (Voigt 11, 22, 33, 12, 13, 23, engineering shears; units of the materials)
 =========== =========================================================================
 """
 

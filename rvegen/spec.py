@@ -394,6 +394,45 @@ class ExportSpec(_Section):
     )
 
 
+class HomogenizeSpec(_Section):
+    """FE homogenization of the accepted RVEs (and of real sub-volumes, for stacks)."""
+
+    solver: str = Field("calculix", description="Registered solver name.")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Solver options (calculix: solver [ITERATIVE SCALING], element_type "
+        "[C3D8], timeout [s]).",
+    )
+    workers: int = Field(2, ge=1, le=1024, description="Volumes solved at once.")
+    real_samples: int = Field(
+        8, ge=0, le=10_000,
+        description="Real sub-volumes of the generated size solved as the reference "
+        "(stacks only; 2D data have no 3D reference).",
+    )
+    transport: bool = Field(
+        False, description="Also the effective diffusivity and tortuosity factor per axis "
+        "(taufactor) of transport_phase.",
+    )
+    transport_phase: Optional[int] = Field(
+        None, ge=0, description="Phase that conducts; default the phase of interest."
+    )
+    confidence: float = Field(0.95, gt=0, lt=1, description="Level of the intervals.")
+
+
+class ExecutionSpec(_Section):
+    """Where per-volume work runs: this process, or a Dask cluster."""
+
+    backend: Literal["local", "dask"] = Field(
+        "local", description="'dask': generate, validate and homogenize volumes as tasks "
+        "on a dask.distributed cluster.",
+    )
+    address: Optional[str] = Field(
+        None, description="Scheduler address (tcp://host:8786); none starts a LocalCluster."
+    )
+    workers: int = Field(2, ge=1, le=4096, description="LocalCluster workers.")
+    threads_per_worker: int = Field(1, ge=1, le=256, description="LocalCluster threads.")
+
+
 class Spec(_Section):
     """A complete rvegen build."""
 
@@ -405,8 +444,12 @@ class Spec(_Section):
     generate: GenerateSpec = Field(default_factory=GenerateSpec)
     validate_: ValidateSpec = Field(default_factory=ValidateSpec, alias="validate")
     export: ExportSpec = Field(default_factory=ExportSpec)
+    homogenize: Optional[HomogenizeSpec] = Field(
+        None, description="FE homogenization after export (runs when the section is given)."
+    )
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     # Set by load_spec: the folder relative paths are resolved against, and the file name
     # that error messages start with.
@@ -425,6 +468,12 @@ class Spec(_Section):
             raise ValueError("validate.reference: 'fresh' needs a data.synthetic source")
         if self.export.load_cases and not self.export.periodic_bc:
             raise ValueError("export.load_cases: needs export.periodic_bc: true")
+        if self.export.periodic_bc and not self.export.load_cases:
+            raise ValueError("export.periodic_bc: a periodic deck without steps computes "
+                             "nothing in CalculiX; set export.load_cases: true")
+        if self.homogenize is not None and not mats:
+            raise ValueError("export.materials: homogenize needs one material "
+                             "(youngs_modulus, poissons_ratio) per phase")
         if mats is not None and len(mats) != self.data.phases:
             raise ValueError(
                 f"export.materials: needs one material per phase ({self.data.phases}), "

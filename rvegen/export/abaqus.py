@@ -96,7 +96,7 @@ def write_deck(
     materials: list[tuple[float, float]] | None,
     element_type: str = "C3D8",
     periodic: bool = False,
-    load_cases: bool = False,
+    load_cases: bool | dict[str, np.ndarray] = False,
     solver: str | None = None,
     provenance: dict | None = None,
 ) -> Path:
@@ -119,7 +119,8 @@ def write_deck(
     periodic
         Tie opposite faces with *EQUATION through reference nodes RPX, RPY, RPZ.
     load_cases
-        Add the six unit-strain steps (requires ``periodic``).
+        True: add the six unit-strain steps (requires ``periodic``); a dict adds one step
+        per entry, name -> macroscopic displacement gradient H.
     solver
         Value of *STATIC's SOLVER parameter (CalculiX: SPOOLES, ITERATIVE SCALING,
         PARDISO); None leaves it out (solver default; also valid for Abaqus).
@@ -193,7 +194,8 @@ def write_deck(
             fh.write("*BOUNDARY\nC_X0Y0Z0, 1, 3, 0.\n")
         if load_cases:
             solver_param = f", SOLVER={solver}" if solver else ""
-            for case, h in LOAD_CASES.items():
+            cases = LOAD_CASES if load_cases is True else load_cases
+            for case, h in cases.items():
                 fh.write(f"** load case {case}: unit macroscopic strain; C = 2 U / V\n")
                 fh.write(f"*STEP\n*STATIC{solver_param}\n*BOUNDARY, OP=NEW\n")
                 fh.write("C_X0Y0Z0, 1, 3, 0.\n")

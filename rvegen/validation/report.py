@@ -211,6 +211,14 @@ def _per_axis(labels: np.ndarray, phase: int, max_r: int) -> dict[str, dict[str,
             for a, i in AXES.items()}
 
 
+def _describe_task(job: tuple) -> tuple:
+    """Everything validation computes from one volume alone (a task for a Dask worker)."""
+    vol, three_d, phases, metrics, max_r, options, poi = job
+    d, planes = _describe_volume(vol.labels, three_d, phases, metrics, max_r, options)
+    shapes = {str(p): _shape(vol.labels, p, three_d) for p in phases}
+    return vol.name, d, planes, shapes, _per_axis(vol.labels, poi, max_r)
+
+
 def validate(
     volumes: list[Volume],
     dataset: Dataset,
@@ -219,6 +227,7 @@ def validate(
     images_2d: np.ndarray | None = None,
     plugins: Registry | None = None,
     on_volume: Any = None,
+    mapper: Any = None,
 ) -> Report:
     """Score generated volumes against the real data and gate them.
 
@@ -239,6 +248,8 @@ def validate(
     on_volume
         Called as ``on_volume(name, result, labels)`` after each volume is judged
         (the pipeline passes the ``rvegen_on_volume_validated`` event).
+    mapper
+        ``mapper(fn, items)`` describing the volumes elsewhere (a Dask client); None here.
 
     Returns
     -------
@@ -315,10 +326,12 @@ def validate(
         return {a: {m: error_rate(ref_axis[a][m], curves[a][m]) for m in ("s2", "lineal_path")}
                 for a in AXES}
 
+    jobs = [(vol, three_d, phases, metrics, max_r, options, poi) for vol in volumes]
+    described = {out[0]: out[1:] for out in (mapper or map)(_describe_task, jobs)}
     gen_desc = []
     results = []
     for vol in volumes:
-        d, planes = _describe_volume(vol.labels, three_d, phases, metrics, max_r, options)
+        d, planes, shapes, curves = described[vol.name]
         gen_desc.append(d)
         errs = errors(reference, d, metrics)
         accepted, reasons = gate.judge(errs)
@@ -329,8 +342,9 @@ def validate(
             "seconds": vol.attrs.get("seconds"),
             "errors": by_phase(errs),
             "per_plane": {p: by_phase(errors(reference, pd, metrics)) for p, pd in planes.items()},
-            "per_axis": axis_errors(vol.labels),
-            "morphology": {str(p): _shape(vol.labels, p, three_d) for p in phases},
+            "per_axis": {a: {m: error_rate(ref_axis[a][m], curves[a][m])
+                             for m in ("s2", "lineal_path")} for a in AXES},
+            "morphology": shapes,
             "accepted": accepted,
             "reasons": reasons,
         }
