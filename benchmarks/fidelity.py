@@ -47,18 +47,26 @@ def score(
     count: int = 16,
     seed: int = 0,
     validate: dict[str, Any] | None = None,
-    ceiling: bool = True,
-) -> dict[str, Any]:
-    """Sample ``count`` volumes (and the 2D ceiling) and score them; one table row."""
+    images: Any = None,
+    details: bool = False,
+) -> Any:
+    """Sample ``count`` volumes and score them with the 2D ceiling; one table row.
+
+    ``images``: the model's own 2D samples when already drawn (they depend on the step
+    count only), else drawn here. ``details``: return (row, volumes, images).
+    """
     start = time.perf_counter()
     volumes = rvegen.sample_volumes(model, count, generate, dataset.fractions, seed)
     seconds = (time.perf_counter() - start) / count
-    images = rvegen.sample_images(model, count * volumes[0].labels.shape[0], generate,
-                                  dataset.fractions, seed) if ceiling else None
+    if images is None:
+        images = rvegen.sample_images(model, count * volumes[0].labels.shape[0], generate,
+                                      dataset.fractions, seed)
     report = rvegen.validate(volumes, dataset, {"reference_samples": 64, **(validate or {})},
                              seed, images_2d=images)
     e, f = report.headline("ensemble"), report.headline("real_ensemble")
     c = report.headline("ceiling_2d")
+    p = str(report.phase_of_interest)
+    ranges = report.real_ensemble["scalar_range"][p]
     row = {
         "phase": report.phase_of_interest, "count": count,
         "evaluations": volumes[0].attrs["evaluations"], "s_per_volume": seconds,
@@ -67,6 +75,9 @@ def score(
         "ceil_s2": c.get("s2", float("nan")), "ceil_lp": c.get("lineal_path", float("nan")),
         "accepted": report.accepted,
         "gen": morph(report, "generated"), "real": morph(report, "real"),
+        "euler": report.ensemble["scalars"][p]["euler_density"],
+        "cluster": report.ensemble["scalars"][p]["largest_cluster"],
+        "real_euler": ranges["euler_density"], "real_cluster": ranges["largest_cluster"],
         "ceil": morph(report, "ceiling"), "real2d": morph(report, "real2d"),
         "per_axis": report.per_axis,
     }
@@ -74,7 +85,7 @@ def score(
     if slices:  # stacks: the volumes' own slices against the same 2D reference
         s = slices["errors"][str(report.phase_of_interest)]
         row["slices_s2"], row["slices_lp"] = s["s2"], s["lineal_path"]
-    return row
+    return (row, volumes, images) if details else row
 
 
 HEADER = (f"{'setting':28s} {'evals':>6s} {'s/vol':>6s} {'S2 %':>6s} {'L %':>6s} "

@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rvegen  # noqa: E402
+from fidelity import score  # noqa: E402
 
 PAPER = {"preset": "paper"}
 RVEGEN: dict[str, Any] = {}
@@ -73,29 +73,13 @@ def self_score(volumes: list[rvegen.Volume], images: Any, size: int) -> dict[str
 def run_setting(name: str, fields: dict[str, Any], model: rvegen.Model,
                 ds: rvegen.Dataset, count: int, seed: int,
                 ceilings: dict[int, Any]) -> dict[str, Any]:
-    start = time.perf_counter()
-    volumes = rvegen.sample_volumes(model, count, fields, ds.fractions, seed)
-    seconds = (time.perf_counter() - start) / count
-    size = volumes[0].labels.shape[0]
     steps = rvegen.Spec.model_validate(
         {"data": {"source": "x"}, "generate": fields}).generate.steps
-    if steps not in ceilings:  # the model's own 2D samples at this step count
-        ceilings[steps] = rvegen.sample_images(model, 16 * size, {"steps": steps},
-                                               ds.fractions, seed)
-    report = rvegen.validate(volumes, ds, {"reference_samples": 64}, seed)
-    h, f = report.headline(), report.headline("real_ensemble")
-    p = str(report.phase_of_interest)
-    rng = report.real_ensemble["scalar_range"][p]
-    row = {
-        "setting": name, "count": count, "evaluations": volumes[0].attrs["evaluations"],
-        "s_per_volume": seconds, "s2": h["s2"], "lp": h["lineal_path"],
-        "dvf": h["volume_fraction"], "floor_s2": f["s2"], "floor_lp": f["lineal_path"],
-        "euler": report.ensemble["scalars"][p]["euler_density"],
-        "cluster": report.ensemble["scalars"][p]["largest_cluster"],
-        "real_euler": rng["euler_density"], "real_cluster": rng["largest_cluster"],
-        "per_axis": report.per_axis["generated"], "accepted": report.accepted,
-        **self_score(volumes, ceilings[steps], size),
-    }
+    row, volumes, images = score(model, ds, fields, count, seed, images=ceilings.get(steps),
+                                 details=True)
+    ceilings[steps] = images  # the model's own 2D samples at this step count
+    row.update(setting=name, per_axis=row["per_axis"]["generated"],
+               **self_score(volumes, images, volumes[0].labels.shape[0]))
     return row
 
 
