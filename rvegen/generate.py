@@ -44,11 +44,12 @@ def sampler_settings(
         If a binary-only option is asked for multi-phase data.
     """
     binary = phases == 2 and fractions is not None
-    guidance = binary if cfg.fraction_guidance is None else cfg.fraction_guidance
-    for name, wanted in (("fraction_guidance", guidance),
-                         ("match_volume_fraction", cfg.match_volume_fraction)):
-        if wanted and not binary:
-            raise SpecError(f"generate.{name}: only for binary data (data.phases: 2)")
+    known = fractions is not None
+    guidance = known if cfg.fraction_guidance is None else cfg.fraction_guidance
+    if guidance and not known:
+        raise SpecError("generate.fraction_guidance: needs the data's phase fractions")
+    if cfg.match_volume_fraction and not binary:
+        raise SpecError("generate.match_volume_fraction: only for binary data (data.phases: 2)")
     return SamplerSettings(
         steps=cfg.steps,
         harmonizing_steps=cfg.harmonizing_steps,
@@ -65,6 +66,7 @@ def sampler_settings(
         fraction_guidance=guidance,
         start_from_data_mean=cfg.start_from_data_mean and fractions is not None,
         target_fraction=fractions[1] if binary else None,
+        target_fractions=tuple(fractions) if known and not binary else None,
     )
 
 

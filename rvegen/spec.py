@@ -259,8 +259,8 @@ class GenerateSpec(_Section):
     )
     fraction_guidance: Optional[bool] = Field(
         None,
-        description="Shift the predicted clean volume at every step so that the data's "
-        "fraction of voxels is phase 1 (binary data). Default: on for binary data.",
+        description="Shift the predicted clean volume at every step so that each phase "
+        "holds the data's fraction of voxels. Default: on (when the fractions are known).",
     )
     start_from_data_mean: bool = Field(
         True,

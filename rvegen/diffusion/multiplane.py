@@ -81,6 +81,8 @@ class SamplerSettings:
     start_from_data_mean: bool = False
     #: fraction of phase 1 (binary data): the target of fraction guidance
     target_fraction: float | None = None
+    #: every phase's fraction (K > 2 phases, one channel each): the target of guidance
+    target_fractions: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -195,6 +197,30 @@ def guide_fraction(x0: torch.Tensor, fraction: float) -> torch.Tensor:
     return x0 - 0.5 * (tau + upper)
 
 
+def guide_fractions(x0: torch.Tensor, fractions: list[float], iterations: int = 60) -> torch.Tensor:
+    """Shift each channel of a one-hot x0 (K, z, y, x) so that the argmax labels hold the
+    given fraction of each phase (within a voxel or so per phase).
+
+    The per-channel offsets are the dual variables of assigning voxels to phases at fixed
+    counts; they are found by bisection-like updates on each phase's count, in turn. For
+    one channel (binary data) use :func:`guide_fraction`.
+    """
+    k = x0.shape[0]
+    target = torch.tensor(fractions, dtype=torch.float64) * x0[0].numel()
+    flat = x0.reshape(k, -1).double()
+    offsets = torch.zeros(k, dtype=torch.float64)
+    step = float(flat.std()) + 1e-12
+    for _ in range(iterations):
+        counts = torch.bincount((flat + offsets[:, None]).argmax(0), minlength=k).double()
+        error = (target - counts) / target.clamp(min=1.0)
+        if error.abs().max() * x0[0].numel() < 1.0:
+            break
+        offsets += step * error.clamp(-1.0, 1.0)
+        offsets -= offsets.mean()
+        step *= 0.9
+    return x0 + offsets.to(x0.dtype).view(k, *([1] * (x0.dim() - 1)))
+
+
 def initial_noise(
     shape: tuple[int, ...], schedule: Schedule, mean: torch.Tensor | None,
     generator: torch.Generator, dtype: torch.dtype,
@@ -286,8 +312,8 @@ def multiplane_sample(
     pooled = PooledDenoiser(denoise, schedule, settings.periodic)
     shape = (channels, size, size, size)
     guided = settings.fraction_guidance
-    if guided and (channels != 1 or settings.target_fraction is None):
-        raise ValueError("fraction guidance needs binary data and a target fraction")
+    if guided and settings.target_fraction is None and settings.target_fractions is None:
+        raise ValueError("fraction guidance needs the target fraction(s)")
     # the x0 prediction is altered (then the step works from it) or used as the model gave it
     alters_x0 = guided or settings.pool_sigma > 0 or settings.fusion
 
@@ -311,7 +337,8 @@ def multiplane_sample(
                 if alters_x0:
                     x0 = sum(pooled.x0(x, t, axis, sigma) for axis in axes) / len(axes)
                     if guided:
-                        x0 = guide_fraction(x0, settings.target_fraction)
+                        x0 = (guide_fraction(x0, settings.target_fraction) if channels == 1
+                              else guide_fractions(x0, settings.target_fractions))
                     eps = schedule.eps_from_x0(x, x0, t)
                 else:
                     eps = denoise(x, t, axes[0])
