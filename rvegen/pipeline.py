@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import __version__
+from ._version import __version__
 from .atomic import write_text
 from .data.dataset import Dataset, file_sha256, load_dataset, save_dataset
 from .errors import InputError, RvegenError

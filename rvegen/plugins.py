@@ -239,10 +239,11 @@ def build_registry(extra_plugins: list[Any] | None = None, entry_points: bool = 
                 continue
             dist = getattr(ep, "dist", None)
             distributions[ep.name] = f"{dist.name} {dist.version}" if dist else ep.value
-    if not manager.has_plugin(PROJECT):  # e.g. run from a source tree that is not installed
-        from . import builtins
-
-        manager.register(builtins, name=PROJECT)
+    if not manager.has_plugin(PROJECT):  # run from a source tree that is not installed:
+        # load rvegen's own entry point as pip would have declared it
+        own = importlib.metadata.EntryPoint(PROJECT, f"{__package__}.builtins",
+                                            ENTRY_POINT_GROUP)
+        manager.register(own.load(), name=PROJECT)
         distributions[PROJECT] = "rvegen (source tree)"
     for i, plugin in enumerate(extra_plugins or []):
         manager.register(plugin, name=getattr(plugin, "__name__", f"extra-{i}"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError
 from ..plugins import Registry, registry as default_registry
 from ..spec import DataSpec

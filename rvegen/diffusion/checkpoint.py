@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import __version__
+from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import CheckpointError, RvegenError
 from ..plugins import Registry, registry as default_registry
