@@ -80,7 +80,33 @@ def run_setting(name: str, fields: dict[str, Any], model: rvegen.Model,
     ceilings[steps] = images  # the model's own 2D samples at this step count
     row.update(setting=name, per_axis=row["per_axis"]["generated"],
                **self_score(volumes, images, volumes[0].labels.shape[0]))
+    v, c = volumes[0].labels, volumes[0].labels.shape[0] // 2
+    row["_slices"] = [v[c], v[:, c], v[:, :, c]]
+    row["_images"] = list(images[:3])
     return row
+
+
+def panels(rows: list[dict[str, Any]], ds: rvegen.Dataset, path: Path) -> None:
+    """Per setting: the xy, xz, yz central slices of its first volume; first row the
+    training patches, last row the model's own 2D samples."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = [("training patches", list(ds.patches[:3]))]
+    grid += [(r["setting"], r["_slices"]) for r in rows]
+    grid += [("model's own 2D samples", rows[0]["_images"])]
+    fig, axes = plt.subplots(len(grid), 3, figsize=(4.5, 1.6 * len(grid)), squeeze=False)
+    for (title, images), row in zip(grid, axes):
+        for ax, img in zip(row, images):
+            ax.imshow(img, cmap="gray", vmin=0, vmax=ds.phases - 1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(title, fontsize=6, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def header() -> str:
@@ -107,6 +133,7 @@ def main() -> None:
     parser.add_argument("--settings", nargs="*", default=None, help=", ".join(SETTINGS))
     parser.add_argument("--counts", default="", help="per-setting counts, NAME=N,...")
     parser.add_argument("--out", type=Path, default=None, help="append rows as JSON lines")
+    parser.add_argument("--panels", type=Path, default=None, help="slice panels (PNG)")
     args = parser.parse_args()
     ds = rvegen.load_dataset(args.run_dir / "dataset.h5")
     model = rvegen.load_model(args.model or args.run_dir / "model" / "model.pt")
@@ -115,14 +142,18 @@ def main() -> None:
           f"({model.meta.get('step')} steps); floor S2/L for {args.count} volumes is in the rows")
     print(header())
     ceilings: dict[int, Any] = {}
+    rows = []
     for name in args.settings or list(SETTINGS):
         row = run_setting(name, SETTINGS[name], model, ds, int(counts.get(name, args.count)),
                           args.seed, ceilings)
-        row["floor"] = f"{row['floor_s2']:.2f}/{row['floor_lp']:.2f}"
+        rows.append(row)
         print(line(row), flush=True)
         if args.out:
             with open(args.out, "a") as fh:
-                fh.write(json.dumps(row, default=float) + "\n")
+                fh.write(json.dumps({k: v for k, v in row.items() if not k.startswith("_")},
+                                    default=float) + "\n")
+    if args.panels:
+        panels(rows, ds, args.panels)
 
 
 if __name__ == "__main__":
