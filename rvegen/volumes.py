@@ -93,8 +93,9 @@ def read_images(path: Path) -> np.ndarray | None:
         raise InputError(f"{path}: not a readable volumes file ({exc})") from None
 
 
-def read_volumes(path: Path) -> tuple[list[Volume], dict[str, Any]]:
+def read_volumes(path: str | Path) -> tuple[list[Volume], dict[str, Any]]:
     """All volumes of a volumes.h5 in name order, and the root attributes."""
+    path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: volumes not found; run `rvegen generate` first")
     try:

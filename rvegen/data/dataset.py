@@ -144,8 +144,9 @@ def save_dataset(ds: Dataset, path: Path) -> None:
             f.attrs[key] = value
 
 
-def load_dataset(path: Path) -> Dataset:
+def load_dataset(path: str | Path) -> Dataset:
     """Read a dataset written by :func:`save_dataset`."""
+    path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: dataset not found; run `rvegen ingest` first")
     try:
