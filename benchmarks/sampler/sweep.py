@@ -54,7 +54,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
                               "fraction_guidance": True},
     "paper s100 vf s1.5 (session 2)": {**PAPER, "steps": 100, "harmonizing_steps": 1,
                                        "match_volume_fraction": True, "smooth_sigma": 1.5},
+    "rvegen T1000 nh2": {**RVEGEN, "steps": 1000, "harmonizing_steps": 2},
     "paper T1000 nh1": {**PAPER, "harmonizing_steps": 1},
+    "paper T1000 nh2": {**PAPER, "harmonizing_steps": 2},
+    "paper T1000 nh5": {**PAPER, "harmonizing_steps": 5},
     "paper T1000 nh10 (faithful)": {**PAPER},
 }
 
