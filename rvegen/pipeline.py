@@ -379,6 +379,7 @@ def run_homogenize(spec: Spec, run: RunDir, plugins: Registry, progress: bool,
         partial[result["name"]] = result
         write_text(run.homogenization_partial,
                    json.dumps({"identity": identity, "results": partial}, default=float))
+        plugins.hook.rvegen_on_homogenized(name=result["name"], result=result)
 
     with execution(spec) as mapper:
         generated = homogenize_volumes(vols, materials, cfg, spec.data.voxel_size, phase,

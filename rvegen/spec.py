@@ -85,6 +85,9 @@ class SyntheticSpec(_Section):
         [6.0, 9.0, 12.0], min_length=1, description="grains: sizes (px), equal area fractions."
     )
     boundary_width: int = Field(1, ge=1, description="grains: boundary width (px).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Options for a plugin synthetic source."
+    )
 
 
 class DataSpec(_Section):

@@ -87,6 +87,88 @@ def periodic_equations(mesh: VoxelMesh) -> tuple[np.ndarray, np.ndarray, np.ndar
     return mesh.node_index(i, j, k)[dep], image[dep], flags[dep].astype(np.int64)
 
 
+def _write_mesh(fh: TextIO, mesh: VoxelMesh, names: list[str], element_type: str) -> list[tuple[int, str]]:
+    """Nodes, one element set per present phase, EALL, the node sets; the present phases."""
+    n_nodes = len(mesh.nodes)
+    fh.write("*NODE, NSET=ALLNODES\n")
+    _write_table(fh, "%d, %.9g, %.9g, %.9g\n",
+                 np.column_stack([np.arange(1, n_nodes + 1), mesh.nodes]))
+    present = []
+    elem_ids = np.arange(1, len(mesh.hexes) + 1)
+    for p, name in enumerate(names):
+        sel = mesh.phase == p
+        if not sel.any():
+            fh.write(f"** phase {name}: no voxels in this volume\n")
+            continue
+        present.append((p, name))
+        fh.write(f"*ELEMENT, TYPE={element_type}, ELSET={name}\n")
+        _write_table(fh, "%d" + ", %d" * 8 + "\n",
+                     np.column_stack([elem_ids[sel], mesh.hexes[sel] + 1]))
+    fh.write("*ELSET, ELSET=EALL\n" + ", ".join(n for _, n in present) + "\n")
+    for name, ids in node_sets(mesh).items():
+        _write_set(fh, "NSET", name, ids + 1)
+    return present
+
+
+def _write_materials(fh: TextIO, present: list[tuple[int, str]],
+                     materials: list[tuple[float, float]] | None) -> None:
+    """An isotropic elastic material and a solid section per present phase."""
+    for p, name in present:
+        e, nu = materials[p] if materials else (1.0, 0.3)
+        fh.write(f"*MATERIAL, NAME=MAT_{name}\n")
+        if not materials:
+            fh.write("** PLACEHOLDER properties: set export.materials in the spec\n")
+        fh.write(f"*ELASTIC\n{e:.9g}, {nu:.9g}\n")
+        fh.write(f"*SOLID SECTION, ELSET={name}, MATERIAL=MAT_{name}\n")
+
+
+def _write_periodic(fh: TextIO, mesh: VoxelMesh, lengths: np.ndarray) -> None:
+    """Reference nodes RPX, RPY, RPZ and the periodic *EQUATION ties (module docstring)."""
+    n_nodes = len(mesh.nodes)
+    rp = {a: n_nodes + 1 + idx for idx, a in enumerate("XYZ")}
+    fh.write("** reference nodes: u(RP_a) = L_a * H e_a (macroscopic displacement gradient H)\n")
+    fh.write("*NODE, NSET=RP\n")
+    for idx, a in enumerate("XYZ"):
+        pos = -0.1 * lengths.max() * (1 + idx)
+        fh.write(f"{rp[a]}, {pos:.9g}, {pos:.9g}, {pos:.9g}\n")
+    for a in "XYZ":
+        fh.write(f"*NSET, NSET=RP{a}\n{rp[a]}\n")
+    dep, image, flags = periodic_equations(mesh)
+    fh.write("** periodic boundary conditions: u(node) - u(image) - sum b_a u(RP_a) = 0\n")
+    fh.write("*EQUATION\n")
+    for nterms in (3, 4, 5):
+        sel = flags.sum(axis=1) == nterms - 2
+        if not sel.any():
+            continue
+        rps = [np.where(f == 1)[0] for f in flags[sel]]
+        rp_ids = np.array([[rp["XYZ"[a]] for a in row] for row in rps], dtype=np.int64)
+        for dof in (1, 2, 3):
+            cols = [dep[sel] + 1, np.full(sel.sum(), dof), np.ones(sel.sum()),
+                    image[sel] + 1, np.full(sel.sum(), dof), -np.ones(sel.sum())]
+            for c in range(nterms - 2):
+                cols += [rp_ids[:, c], np.full(sel.sum(), dof), -np.ones(sel.sum())]
+            terms = ["%d, %d, %g"] * nterms  # at most four terms a line
+            row = f"{nterms}\n" + "".join(
+                ", ".join(terms[t : t + 4]) + "\n" for t in range(0, nterms, 4))
+            _write_table(fh, row, np.column_stack(cols))
+    fh.write("*BOUNDARY\nC_X0Y0Z0, 1, 3, 0.\n")
+
+
+def _write_load_cases(fh: TextIO, cases: dict[str, np.ndarray], lengths: np.ndarray,
+                      solver: str | None) -> None:
+    """One static step per macroscopic displacement gradient H, printing the energy."""
+    solver_param = f", SOLVER={solver}" if solver else ""
+    for case, h in cases.items():
+        fh.write(f"** load case {case}: unit macroscopic strain; C = 2 U / V\n")
+        fh.write(f"*STEP\n*STATIC{solver_param}\n*BOUNDARY, OP=NEW\n")
+        fh.write("C_X0Y0Z0, 1, 3, 0.\n")
+        for idx, a in enumerate("XYZ"):
+            disp = lengths[idx] * h[:, idx]
+            for dof in range(3):
+                fh.write(f"RP{a}, {dof + 1}, {dof + 1}, {disp[dof]:.9g}\n")
+        fh.write("*EL PRINT, ELSET=EALL, TOTALS=ONLY\nELSE\n*END STEP\n")
+
+
 def write_deck(
     path: Path,
     labels: np.ndarray,
@@ -130,7 +212,6 @@ def write_deck(
     if load_cases and not periodic:
         raise ValueError("load cases need periodic boundary conditions")
     mesh = voxel_mesh(labels, voxel_size)
-    n_nodes = len(mesh.nodes)
     nz, ny, nx = mesh.shape
     lengths = np.array([nx, ny, nz], dtype=np.float64) * voxel_size
     with open(path, "w") as fh:
@@ -139,69 +220,11 @@ def write_deck(
                  f"{nx} x {ny} x {nz} voxels (x, y, z); stresses in the units of E\n")
         for key, value in (provenance or {}).items():
             fh.write(f"** {key}: {value}\n")
-        fh.write("*NODE, NSET=ALLNODES\n")
-        table = np.column_stack([np.arange(1, n_nodes + 1), mesh.nodes])
-        _write_table(fh, "%d, %.9g, %.9g, %.9g\n", table)
-        present = []
-        elem_ids = np.arange(1, len(mesh.hexes) + 1)
-        for p, name in enumerate(names):
-            sel = mesh.phase == p
-            if not sel.any():
-                fh.write(f"** phase {name}: no voxels in this volume\n")
-                continue
-            present.append((p, name))
-            fh.write(f"*ELEMENT, TYPE={element_type}, ELSET={name}\n")
-            _write_table(fh, "%d" + ", %d" * 8 + "\n",
-                         np.column_stack([elem_ids[sel], mesh.hexes[sel] + 1]))
-        fh.write("*ELSET, ELSET=EALL\n" + ", ".join(n for _, n in present) + "\n")
-        for name, ids in node_sets(mesh).items():
-            _write_set(fh, "NSET", name, ids + 1)
-        for p, name in present:
-            e, nu = materials[p] if materials else (1.0, 0.3)
-            fh.write(f"*MATERIAL, NAME=MAT_{name}\n")
-            if not materials:
-                fh.write("** PLACEHOLDER properties: set export.materials in the spec\n")
-            fh.write(f"*ELASTIC\n{e:.9g}, {nu:.9g}\n")
-            fh.write(f"*SOLID SECTION, ELSET={name}, MATERIAL=MAT_{name}\n")
+        present = _write_mesh(fh, mesh, names, element_type)
+        _write_materials(fh, present, materials)
         if periodic:
-            rp = {a: n_nodes + 1 + idx for idx, a in enumerate("XYZ")}
-            fh.write("** reference nodes: u(RP_a) = L_a * H e_a (macroscopic displacement gradient H)\n")
-            fh.write("*NODE, NSET=RP\n")
-            for idx, a in enumerate("XYZ"):
-                pos = -0.1 * lengths.max() * (1 + idx)
-                fh.write(f"{rp[a]}, {pos:.9g}, {pos:.9g}, {pos:.9g}\n")
-            for a in "XYZ":
-                fh.write(f"*NSET, NSET=RP{a}\n{rp[a]}\n")
-            dep, image, flags = periodic_equations(mesh)
-            fh.write("** periodic boundary conditions: u(node) - u(image) - sum b_a u(RP_a) = 0\n")
-            fh.write("*EQUATION\n")
-            for nterms in (3, 4, 5):
-                sel = flags.sum(axis=1) == nterms - 2
-                if not sel.any():
-                    continue
-                rps = [np.where(f == 1)[0] for f in flags[sel]]
-                rp_ids = np.array([[rp["XYZ"[a]] for a in row] for row in rps], dtype=np.int64)
-                for dof in (1, 2, 3):
-                    cols = [dep[sel] + 1, np.full(sel.sum(), dof), np.ones(sel.sum()),
-                            image[sel] + 1, np.full(sel.sum(), dof), -np.ones(sel.sum())]
-                    for c in range(nterms - 2):
-                        cols += [rp_ids[:, c], np.full(sel.sum(), dof), -np.ones(sel.sum())]
-                    table = np.column_stack(cols)
-                    terms = ["%d, %d, %g"] * nterms  # at most four terms a line
-                    row = f"{nterms}\n" + "".join(
-                        ", ".join(terms[t : t + 4]) + "\n" for t in range(0, nterms, 4))
-                    _write_table(fh, row, table)
-            fh.write("*BOUNDARY\nC_X0Y0Z0, 1, 3, 0.\n")
+            _write_periodic(fh, mesh, lengths)
         if load_cases:
-            solver_param = f", SOLVER={solver}" if solver else ""
-            cases = LOAD_CASES if load_cases is True else load_cases
-            for case, h in cases.items():
-                fh.write(f"** load case {case}: unit macroscopic strain; C = 2 U / V\n")
-                fh.write(f"*STEP\n*STATIC{solver_param}\n*BOUNDARY, OP=NEW\n")
-                fh.write("C_X0Y0Z0, 1, 3, 0.\n")
-                for idx, a in enumerate("XYZ"):
-                    disp = lengths[idx] * h[:, idx]
-                    for dof in range(3):
-                        fh.write(f"RP{a}, {dof + 1}, {dof + 1}, {disp[dof]:.9g}\n")
-                fh.write("*EL PRINT, ELSET=EALL, TOTALS=ONLY\nELSE\n*END STEP\n")
+            _write_load_cases(fh, LOAD_CASES if load_cases is True else load_cases, lengths,
+                              solver)
     return path

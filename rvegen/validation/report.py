@@ -36,6 +36,8 @@ from .reference import real_image_sets, real_samples
 #: (name, axis of (z, y, x) held fixed) of the three planes, in the sampler's order
 PLANES = {"yz": 2, "xz": 1, "xy": 0}
 AXES = {"z": 0, "y": 1, "x": 2}
+#: the per-axis curves reported for the phase of interest
+CURVE_AXES = ("s2", "lineal_path")
 
 
 @dataclass
@@ -219,6 +221,174 @@ def _describe_task(job: tuple) -> tuple:
     return vol.name, d, planes, shapes, _per_axis(vol.labels, poi, max_r)
 
 
+@dataclass
+class _Setup:
+    """What every part of a validation shares."""
+
+    size: int
+    max_r: int
+    metrics: dict[str, Metric]
+    options: dict[str, dict[str, Any]]
+    phases: list[int]
+    poi: int
+    three_d: bool
+    rng: np.random.Generator
+
+    def describe_real(self, samples: list[np.ndarray]) -> list[Descriptors]:
+        # real samples: whole sub-volumes in 3D; sets of crops along axis 0 per plane in 2D
+        axis = None if self.three_d else 0
+        return [describe(s, self.phases, self.metrics, self.max_r, axis, self.options)
+                for s in samples]
+
+    def errors(self, ref: Descriptors, d: Descriptors) -> dict[str, float]:
+        return errors(ref, d, self.metrics)
+
+
+@dataclass
+class _Real:
+    """The real side: reference mean, calibration errors, the floor, per-axis curves."""
+
+    samples: list[np.ndarray]
+    where: str
+    descriptors: list[Descriptors]
+    reference: Descriptors
+    calibration: list[np.ndarray]
+    calibration_errors: list[dict[str, float]]
+    floor: dict[str, float]
+    floor_range: dict[str, dict[str, list[float]]]
+    axis_reference: dict[str, dict[str, np.ndarray]]
+
+
+def _setup(volumes: list[Volume], dataset: Dataset, cfg: ValidateSpec, seed: int,
+           plugins: Registry) -> _Setup:
+    if not volumes:
+        raise InputError("validate: no volumes to validate")
+    size = volumes[0].labels.shape[0]
+    max_r = cfg.max_r or size // 2
+    if max_r >= size:
+        raise InputError(f"validate.max_r: must be < the volume size {size} (got {max_r})")
+    fractions = list(dataset.meta.get("volume_fractions") or
+                     [1.0 / dataset.phases] * dataset.phases)
+    return _Setup(
+        size, max_r,
+        {name: plugins.get("metric", name, "validate.metrics") for name in cfg.metrics},
+        {k: dict(v) for k, v in cfg.metric_options.items()},
+        list(range(dataset.phases)), phase_of_interest(cfg, fractions),
+        dataset.kind == "stack", np.random.default_rng(seed))
+
+
+def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _Real:
+    """Reference mean, calibration samples independent of it, and the floor: ensembles of
+    ``count`` fresh real samples, several draws (their median error, the range of their
+    mean scalars)."""
+    reals, where = real_samples(dataset, st.size, cfg.reference_samples, st.rng)
+    real_desc = st.describe_real(reals)
+    reference = mean_descriptors(real_desc)
+    calib, _ = real_samples(dataset, st.size, cfg.reference_samples, st.rng)
+    calib_errors = [st.errors(reference, d) for d in st.describe_real(calib)]
+    draws = [mean_descriptors(st.describe_real(real_samples(dataset, st.size, count, st.rng)[0]))
+             for _ in range(cfg.floor_draws)]
+    draw_errors = [st.errors(reference, d) for d in draws]
+    floor = {k: float(np.median([e[k] for e in draw_errors])) for k in draw_errors[0]}
+    scalars = [n for n, m in st.metrics.items() if m.kind == "scalar"]
+    floor_range = {str(p): {n: [float(np.min([d.values[p][n] for d in draws])),
+                                float(np.max([d.values[p][n] for d in draws]))]
+                            for n in scalars} for p in st.phases}
+    # per-axis curves of the phase of interest show anisotropy that radial means hide: in
+    # 3D against real sub-volumes, for 2D data against the in-plane mean
+    curves = [_per_axis(s, st.poi, st.max_r) for s in reals]
+    if st.three_d:
+        axis_ref = {a: {m: np.mean([c[a][m] for c in curves], axis=0) for m in CURVE_AXES}
+                    for a in AXES}
+    else:
+        axis_ref = {a: {m: np.mean([c[b][m] for c in curves for b in ("y", "x")], axis=0)
+                        for m in CURVE_AXES} for a in AXES}
+    return _Real(reals, where, real_desc, reference, calib, calib_errors, floor, floor_range,
+                 axis_ref)
+
+
+def _gate(cfg: ValidateSpec, real: _Real, poi: int) -> gates.Gate:
+    if cfg.mode == "calibrated":
+        return gates.calibrate(real.calibration_errors, cfg.quantile)
+    t = cfg.thresholds
+    return gates.absolute({f"s2/{poi}": t.s2, f"lineal_path/{poi}": t.lineal_path,
+                           f"volume_fraction/{poi}": t.volume_fraction})
+
+
+def _axis_errors(real: _Real, curves: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, float]]:
+    return {a: {m: error_rate(real.axis_reference[a][m], curves[a][m]) for m in CURVE_AXES}
+            for a in AXES}
+
+
+def _score_volumes(st: _Setup, real: _Real, gate: gates.Gate, volumes: list[Volume],
+                   mapper: Any, on_volume: Any) -> tuple[list[dict[str, Any]], list[Descriptors]]:
+    """Per volume: errors, per-plane and per-axis errors, morphology, verdict."""
+    jobs = [(vol, st.three_d, st.phases, st.metrics, st.max_r, st.options, st.poi)
+            for vol in volumes]
+    described = {out[0]: out[1:] for out in (mapper or map)(_describe_task, jobs)}
+    results, descriptors = [], []
+    for vol in volumes:
+        d, planes, shapes, curves = described[vol.name]
+        descriptors.append(d)
+        errs = st.errors(real.reference, d)
+        accepted, reasons = gate.judge(errs)
+        result = {
+            "name": vol.name,
+            "seed": vol.attrs.get("seed"),
+            "evaluations": vol.attrs.get("evaluations"),
+            "seconds": vol.attrs.get("seconds"),
+            "errors": by_phase(errs),
+            "per_plane": {p: by_phase(st.errors(real.reference, pd)) for p, pd in planes.items()},
+            "per_axis": _axis_errors(real, curves),
+            "morphology": shapes,
+            "accepted": accepted,
+            "reasons": reasons,
+        }
+        results.append(result)
+        if on_volume is not None:
+            on_volume(vol.name, result, vol.labels)
+    return results, descriptors
+
+
+def _isotropy(st: _Setup, real: _Real, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-axis errors of the ensemble; in 3D beside those of real samples (the spread)."""
+    out: dict[str, Any] = {"generated": _mean_nested([r["per_axis"] for r in results])}
+    if st.three_d:
+        real_errors = [_axis_errors(real, _per_axis(s, st.poi, st.max_r))
+                       for s in real.calibration]
+        out["real_median"] = {a: {m: float(np.median([e[a][m] for e in real_errors]))
+                                  for m in CURVE_AXES} for a in AXES}
+    return out
+
+
+def _ceiling(st: _Setup, dataset: Dataset, cfg: ValidateSpec, images_2d: np.ndarray | None,
+             volumes: list[Volume]) -> dict[str, Any] | None:
+    """The model's own 2D samples against real 2D crops (stacks: also the volumes' slices)."""
+    if images_2d is None or len(images_2d) < st.size:
+        return None
+    size = st.size
+    sets = [images_2d[i : i + size] for i in range(0, len(images_2d) - size + 1, size)]
+    ref2d = real_image_sets(dataset, size, cfg.reference_samples, st.rng,
+                            list(dataset.meta.get("slice_axes", [0, 1, 2])))
+
+    def described(samples: list[np.ndarray]) -> Descriptors:
+        return mean_descriptors([describe(s, st.phases, st.metrics, st.max_r, 0, st.options)
+                                 for s in samples])
+
+    ref2d_desc = described(ref2d)
+    out = {"images": int(len(images_2d)), "sets": len(sets),
+           "ensemble": {"errors": by_phase(st.errors(ref2d_desc, described(sets)))},
+           "morphology": {str(p): _mean_nested([_plane_shape(s, p, 0) for s in sets])
+                          for p in st.phases},
+           "real_morphology": {str(p): _mean_nested([_plane_shape(s, p, 0) for s in ref2d])
+                               for p in st.phases}}
+    if st.three_d:
+        slices = mean_descriptors([_describe_volume(v.labels, False, st.phases, st.metrics,
+                                                    st.max_r, st.options)[0] for v in volumes])
+        out["volume_slices"] = {"errors": by_phase(st.errors(ref2d_desc, slices))}
+    return out
+
+
 def validate(
     volumes: list[Volume],
     dataset: Dataset,
@@ -256,176 +426,63 @@ def validate(
     Report
     """
     cfg = cfg if isinstance(cfg, ValidateSpec) else ValidateSpec(**(cfg or {}))
-    plugins = plugins or default_registry()
-    if not volumes:
-        raise InputError("validate: no volumes to validate")
-    size = volumes[0].labels.shape[0]
-    max_r = cfg.max_r or size // 2
-    if max_r >= size:
-        raise InputError(f"validate.max_r: must be < the volume size {size} (got {max_r})")
-    metrics = {name: plugins.get("metric", name, "validate.metrics") for name in cfg.metrics}
-    options = {k: dict(v) for k, v in cfg.metric_options.items()}
-    fractions = list(dataset.meta.get("volume_fractions") or
-                     [1.0 / dataset.phases] * dataset.phases)
-    phases = list(range(dataset.phases))
-    poi = phase_of_interest(cfg, fractions)
-    three_d = dataset.kind == "stack"
-    rng = np.random.default_rng(seed)
-    real_axis = None if three_d else 0
-
-    def describe_real(samples: list[np.ndarray]) -> list[Descriptors]:
-        return [describe(s, phases, metrics, max_r, real_axis, options) for s in samples]
-
-    # reference mean, calibration samples (independent of it), fresh ensemble (the floor)
-    reals, where = real_samples(dataset, size, cfg.reference_samples, rng)
-    real_desc = describe_real(reals)
-    reference = mean_descriptors(real_desc)
-    calib, _ = real_samples(dataset, size, cfg.reference_samples, rng)
-    calib_desc = describe_real(calib)
-    calib_errors = [errors(reference, d, metrics) for d in calib_desc]
-    # the floor: ensembles of as many fresh real samples as volumes, several draws; their
-    # median error, and the spread of their mean morphology
-    draws = []
-    for _ in range(cfg.floor_draws):
-        fresh, _ = real_samples(dataset, size, len(volumes), rng)
-        draws.append(describe_real(fresh))
-    draw_errors = [errors(reference, mean_descriptors(d), metrics) for d in draws]
-    real_ensemble = {k: float(np.median([e[k] for e in draw_errors])) for k in draw_errors[0]}
-    scalar_names = [n for n, m in metrics.items() if m.kind == "scalar"]
-    draw_means = [mean_descriptors(d) for d in draws]
-    real_ensemble_spread = {
-        str(p): {n: [float(np.min([m.values[p][n] for m in draw_means])),
-                     float(np.max([m.values[p][n] for m in draw_means]))]
-                 for n in scalar_names} for p in phases}
-
-    if cfg.mode == "calibrated":
-        gate = gates.calibrate(calib_errors, cfg.quantile)
-    else:
-        t = cfg.thresholds
-        gate = gates.absolute({f"s2/{poi}": t.s2, f"lineal_path/{poi}": t.lineal_path,
-                               f"volume_fraction/{poi}": t.volume_fraction})
-    spread = {
-        k: {"median": float(np.median([e[k] for e in calib_errors])),
-            f"q{cfg.quantile:g}": float(np.quantile([e[k] for e in calib_errors], cfg.quantile))}
-        for k in calib_errors[0]
-    }
-
-    # per-axis curves of the phase of interest: they show anisotropy that radial means
-    # hide; in 3D against real sub-volumes, for 2D data against the in-plane mean
-    if three_d:
-        real_axes = [_per_axis(s, poi, max_r) for s in reals]
-        ref_axis = {a: {m: np.mean([r[a][m] for r in real_axes], axis=0) for m in ("s2", "lineal_path")}
-                    for a in AXES}
-    else:
-        in_plane = [_per_axis(s, poi, max_r) for s in reals]
-        ref_axis = {a: {m: np.mean([r[b][m] for r in in_plane for b in ("y", "x")], axis=0)
-                        for m in ("s2", "lineal_path")} for a in AXES}
-
-    def axis_errors(labels: np.ndarray) -> dict[str, dict[str, float]]:
-        curves = _per_axis(labels, poi, max_r)
-        return {a: {m: error_rate(ref_axis[a][m], curves[a][m]) for m in ("s2", "lineal_path")}
-                for a in AXES}
-
-    jobs = [(vol, three_d, phases, metrics, max_r, options, poi) for vol in volumes]
-    described = {out[0]: out[1:] for out in (mapper or map)(_describe_task, jobs)}
-    gen_desc = []
-    results = []
-    for vol in volumes:
-        d, planes, shapes, curves = described[vol.name]
-        gen_desc.append(d)
-        errs = errors(reference, d, metrics)
-        accepted, reasons = gate.judge(errs)
-        result = {
-            "name": vol.name,
-            "seed": vol.attrs.get("seed"),
-            "evaluations": vol.attrs.get("evaluations"),
-            "seconds": vol.attrs.get("seconds"),
-            "errors": by_phase(errs),
-            "per_plane": {p: by_phase(errors(reference, pd, metrics)) for p, pd in planes.items()},
-            "per_axis": {a: {m: error_rate(ref_axis[a][m], curves[a][m])
-                             for m in ("s2", "lineal_path")} for a in AXES},
-            "morphology": shapes,
-            "accepted": accepted,
-            "reasons": reasons,
-        }
-        results.append(result)
-        if on_volume is not None:
-            on_volume(vol.name, result, vol.labels)
+    st = _setup(volumes, dataset, cfg, seed, plugins or default_registry())
+    real = _real_side(st, dataset, cfg, len(volumes))
+    gate = _gate(cfg, real, st.poi)
+    results, gen_desc = _score_volumes(st, real, gate, volumes, mapper, on_volume)
     ensemble = mean_descriptors(gen_desc)
-
-    # isotropy: the spread of per-axis errors among real samples of the same size
-    if three_d:
-        real_axis_errors = [axis_errors(s) for s in calib]
-        per_axis = {
-            "generated": _mean_nested([r["per_axis"] for r in results]),
-            "real_median": {a: {m: float(np.median([e[a][m] for e in real_axis_errors]))
-                                for m in ("s2", "lineal_path")} for a in AXES},
-        }
-    else:
-        per_axis = {"generated": _mean_nested([r["per_axis"] for r in results])}
-
-    ceiling = None
-    if images_2d is not None and len(images_2d) >= size:
-        sets = [images_2d[i : i + size] for i in range(0, len(images_2d) - size + 1, size)]
-        ref2d = real_image_sets(dataset, size, cfg.reference_samples, rng,
-                                list(dataset.meta.get("slice_axes", [0, 1, 2])))
-        ref2d_desc = mean_descriptors([describe(s, phases, metrics, max_r, 0, options)
-                                       for s in ref2d])
-        model2d = mean_descriptors([describe(s, phases, metrics, max_r, 0, options)
-                                    for s in sets])
-        ceiling = {"images": int(len(images_2d)), "sets": len(sets),
-                   "ensemble": {"errors": by_phase(errors(ref2d_desc, model2d, metrics))},
-                   "morphology": {str(p): _mean_nested([_plane_shape(s, p, 0) for s in sets])
-                                  for p in phases},
-                   "real_morphology": {str(p): _mean_nested([_plane_shape(s, p, 0)
-                                                             for s in ref2d]) for p in phases}}
-        if three_d:  # the volumes' own slices against the same 2D reference
-            slices = mean_descriptors([_describe_volume(v.labels, False, phases, metrics,
-                                                        max_r, options)[0] for v in volumes])
-            ceiling["volume_slices"] = {"errors": by_phase(errors(ref2d_desc, slices, metrics))}
-
-    curve_names = [n for n, m in metrics.items() if m.kind == "curve"]
+    phases = st.phases
+    scalars = [n for n, m in st.metrics.items() if m.kind == "scalar"]
+    curve_names = [n for n, m in st.metrics.items() if m.kind == "curve"]
+    spread = {
+        k: {"median": float(np.median([e[k] for e in real.calibration_errors])),
+            f"q{cfg.quantile:g}": float(np.quantile([e[k] for e in real.calibration_errors],
+                                                    cfg.quantile))}
+        for k in real.calibration_errors[0]
+    }
     n_ok = sum(r["accepted"] for r in results)
+    size = st.size
     return Report(
         rvegen_version=__version__,
-        comparison="3d" if three_d else "per-plane 2d (mean of yz, xz, xy)",
+        comparison="3d" if st.three_d else "per-plane 2d (mean of yz, xz, xy)",
         reference={
             "source": dataset.meta.get("source_path"),
-            "data": where,
+            "data": real.where,
             "kind": dataset.kind,
-            "samples": len(reals),
-            "calibration_samples": len(calib),
-            "sample": f"{size}^3 sub-volumes" if three_d else f"sets of {size} crops {size}x{size}",
+            "samples": len(real.samples),
+            "calibration_samples": len(real.calibration),
+            "sample": f"{size}^3 sub-volumes" if st.three_d else f"sets of {size} crops {size}x{size}",
         },
         phases=phases,
-        phase_of_interest=poi,
-        metrics={n: {"kind": m.kind, "unit": m.unit} for n, m in metrics.items()},
-        max_r=max_r,
+        phase_of_interest=st.poi,
+        metrics={n: {"kind": m.kind, "unit": m.unit} for n, m in st.metrics.items()},
+        max_r=st.max_r,
         gate=gate.to_dict(),
         natural_spread=spread,
         volumes=results,
-        ensemble={"count": len(volumes), "errors": by_phase(errors(reference, ensemble, metrics)),
-                  "scalars": {str(p): {n: float(ensemble.values[p][n]) for n in scalar_names}
+        ensemble={"count": len(volumes),
+                  "errors": by_phase(st.errors(real.reference, ensemble)),
+                  "scalars": {str(p): {n: float(ensemble.values[p][n]) for n in scalars}
                               for p in phases}},
         real_ensemble={"count": len(volumes), "draws": cfg.floor_draws,
-                       "errors": by_phase(real_ensemble),
-                       "scalar_range": real_ensemble_spread},
-        ceiling_2d=ceiling,
-        per_axis=per_axis,
+                       "errors": by_phase(real.floor), "scalar_range": real.floor_range},
+        ceiling_2d=_ceiling(st, dataset, cfg, images_2d, volumes),
+        per_axis=_isotropy(st, real, results),
         morphology={
-            "real": {str(p): _mean_nested([_real_shape(s, p, three_d) for s in reals])
+            "real": {str(p): _mean_nested([_real_shape(s, p, st.three_d) for s in real.samples])
                      for p in phases},
             "generated": _mean_nested([r["morphology"] for r in results]),
         },
         accepted=n_ok,
         all_passed=n_ok == len(results),
         curves={
-            "r": list(range(max_r + 1)),
+            "r": list(range(st.max_r + 1)),
             "phases": phases,
-            "reference": {n: [reference.values[p][n].tolist() for p in phases]
+            "reference": {n: [real.reference.values[p][n].tolist() for p in phases]
                           for n in curve_names},
-            "reference_std": {n: [np.std([d.values[p][n] for d in real_desc], axis=0).tolist()
-                                  for p in phases] for n in curve_names},
+            "reference_std": {n: [np.std([d.values[p][n] for d in real.descriptors],
+                                         axis=0).tolist() for p in phases]
+                              for n in curve_names},
             "generated_mean": {n: [ensemble.values[p][n].tolist() for p in phases]
                                for n in curve_names},
             "generated_std": {n: [np.std([d.values[p][n] for d in gen_desc], axis=0).tolist()
