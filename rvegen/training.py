@@ -301,11 +301,15 @@ def _loop(run: _Run, progress: bool, on_step: Any = None) -> None:
 
 
 def _summary(run: _Run) -> str:
-    recent = np.mean(run.losses[-200:]) if run.losses else float("nan")
-    return (f"{run.cfg.steps} steps ({run.cfg.steps - run.start} in this call), "
-            f"{run.seconds() / 60:.1f} min ({run.cpu_seconds() / 60:.1f} CPU-min) in total on "
-            f"{run.device.type}, "
-            f"mean loss of the last 200 steps {recent:.4f}")
+    text = f"{run.cfg.steps} steps ({run.cfg.steps - run.start} in this call), " \
+           f"{run.seconds() / 60:.1f} min"
+    if run.cpu_seconds() > 0:  # checkpoints from before CPU time was recorded carry none
+        text += f" ({run.cpu_seconds() / 60:.1f} CPU-min)"
+    text += f" in total on {run.device.type}"
+    if run.losses:  # a zero-step call (init_from as it is) has no loss to report
+        text += f", mean loss of the last {min(200, len(run.losses))} steps " \
+                f"{np.mean(run.losses[-200:]):.4f}"
+    return text
 
 
 def train_to_folder(
