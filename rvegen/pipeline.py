@@ -371,6 +371,7 @@ def run_homogenize(spec: Spec, run: RunDir, plugins: Registry, progress: bool,
     report = json.loads(_read_text(run.report))
     accepted = {v["name"] for v in report["volumes"] if v["accepted"]}
     vols = [v for v in _current_volumes(spec, run) if v.name in accepted]
+    vols = vols[:cfg.max_volumes] if cfg.max_volumes is not None else vols
     phase = cfg.transport_phase if cfg.transport_phase is not None else report["phase_of_interest"]
     identity = homogenize_identity(spec, run)
     partial = {} if force else _read_partial(run, identity)

@@ -407,6 +407,11 @@ class HomogenizeSpec(_Section):
         "[C3D8], timeout [s]).",
     )
     workers: int = Field(2, ge=1, le=1024, description="Volumes solved at once.")
+    max_volumes: Optional[int] = Field(
+        None, ge=1, le=1_000_000,
+        description="Solve at most this many accepted RVEs (the first ones, in volume "
+        "order); none solves all. FE solves cost minutes per RVE on a CPU.",
+    )
     real_samples: int = Field(
         8, ge=0, le=10_000,
         description="Real sub-volumes of the generated size solved as the reference "

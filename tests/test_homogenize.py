@@ -145,6 +145,11 @@ def test_stage_writes_results_and_resumes_without_solving_again(homogenized):
     assert csv_lines[0].startswith("source,name,C11,C12") and len(csv_lines) == 4
     assert (run / "plots" / "homogenization.png").stat().st_size > 1000
     assert not (run / "homogenization.partial.json").exists()
+    spec.homogenize.max_volumes = 2  # a new setting reruns the stage on the first two only
+    rvegen.pipeline.run_stage(spec, "homogenize", progress=False, plugins=plugins)
+    assert len(counter.calls) == 5
+    report = json.loads((run / "homogenization.json").read_text())
+    assert [v["name"] for v in report["generated"]["volumes"]] == ["volume_000", "volume_001"]
 
 
 def test_dask_equals_local_for_generate_and_homogenize(homogenized, tmp_path):
