@@ -140,6 +140,10 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
             f"| {_axes(r)} | {r['accepted']}/{r['count']} | {r['evaluations']:,.0f} "
             f"| {r['seconds']:.1f} | {r['backbone']}, {r['train_steps']} steps, "
             f"{r['train_minutes']:.0f} CPU-min |")
+    missing = [TITLES[c] for c in CASES if c not in rows]
+    if missing:
+        lines += ["", "Not rerun with this sampler (their session-2 rows are below): "
+                  + "; ".join(missing) + "."]
     lines += ["", "Other phase (every phase is scored): "
               + "; ".join(f"{c} phase {q}: S2 {v['s2']:.2f} / L {v['lp']:.2f}"
                           for c in CASES if c in rows
