@@ -133,3 +133,38 @@ def test_chords_and_percolation_of_slabs():
     assert mean_chord_length(slabs, 1, 0) == n  # along z a slab is one chord per line
     assert percolating_fraction(slabs, 1, 0) == 1.0
     assert percolating_fraction(slabs, 1, 2) == 0.0
+
+
+def test_three_phase_laminate_every_phase_against_closed_forms():
+    """Layers of 2, 3 and 5 voxels (phases 0, 1, 2) repeated 6 times along axis 0."""
+    from rvegen.validation.metrics import two_point_correlation_axis
+    from rvegen.validation.morphology import (
+        euler_density,
+        largest_cluster_fraction,
+        percolating_fraction,
+    )
+
+    thickness, period, repeats, side = (2, 3, 5), 10, 6, 8
+    column = np.tile(np.repeat([0, 1, 2], thickness), repeats)[:, None, None]
+    labels = np.broadcast_to(column, (period * repeats, side, side)).copy()
+    n, r = labels.shape[0], np.arange(period + 1)
+    for phase, t in enumerate(thickness):
+        phi = t / period
+        assert volume_fraction(labels, phase) == pytest.approx(phi)
+        # along the layers' normal: a periodic overlap of two layers of thickness t
+        s2 = two_point_correlation_axis(labels, phase, 0, period, periodic=True)
+        exact = (np.maximum(0, t - r) + np.maximum(0, t - (period - r))) / period
+        np.testing.assert_allclose(s2, exact, atol=1e-12)
+        # within a layer every line is one phase: S2 = L = phi at every lag
+        np.testing.assert_allclose(two_point_correlation_axis(labels, phase, 1, 4), phi)
+        np.testing.assert_allclose(lineal_path_axis(labels, phase, 2, 4), phi)
+        # L(z) along the normal: (z+1)-voxel segments inside the 6 runs of length t
+        z = np.arange(period)
+        np.testing.assert_allclose(lineal_path_axis(labels, phase, 0, period - 1),
+                                   repeats * np.maximum(0, t - z) / (n - z), atol=1e-12)
+        # 6 separate slabs (each a ball topologically): chi = 6, the largest holds 1/6;
+        # each slab spans y and x but never z
+        assert euler_density(labels, phase) == pytest.approx(repeats / labels.size * 1000)
+        assert largest_cluster_fraction(labels, phase) == pytest.approx(1 / repeats)
+        assert percolating_fraction(labels, phase, 1) == 1.0
+        assert percolating_fraction(labels, phase, 0) == 0.0
