@@ -8,6 +8,11 @@ quantile of the real samples' own scores, so that real samples pass at that rate
 the number of criteria. (Per-criterion quantiles alone would reject a real sample far
 more often than 1 - q once there are many criteria.)
 
+A criterion's IQR is not let below its metric's resolution (``RESOLUTION``): when every
+real sample is alike (the pore space of a CT electrode is 99.96 % in one cluster in every
+sub-volume) the IQR is ~0 and a volume whose phase is 99.6 % connected would be 20 IQRs
+off, though no one could tell the two apart.
+
 Absolute mode: fixed thresholds from the spec on the phase of interest.
 """
 
@@ -16,6 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+#: smallest error difference that means anything, per metric (criteria are "metric/phase");
+#: largest_cluster is a fraction of the phase: 1 % of it
+RESOLUTION: dict[str, float] = {"largest_cluster": 0.01}
 
 
 @dataclass
@@ -42,7 +51,7 @@ class Gate:
             value = errors.get(key)
             if value is None or not np.isfinite(value):
                 continue
-            if standardise(real, value) > self.score_threshold:
+            if standardise(real, value, resolution(key)) > self.score_threshold:
                 reasons.append(f"{key} error {value:.3g} > {self.thresholds[key]:.3g} "
                                f"(real samples: median {np.median(real):.3g})")
         return not reasons, reasons
@@ -57,10 +66,21 @@ class Gate:
         return out
 
 
-def standardise(real: np.ndarray, value: float) -> float:
-    """(value - median) / interquartile range of the real errors of one criterion."""
+def resolution(key: str) -> float:
+    """The scale floor of a criterion ``metric/phase`` (0 for metrics without one)."""
+    return RESOLUTION.get(key.split("/")[0], 0.0)
+
+
+def scale(real: np.ndarray, floor: float = 0.0) -> tuple[float, float]:
+    """(median, IQR) of the real errors of one criterion, the IQR at least ``floor``."""
     q25, q50, q75 = np.quantile(real, [0.25, 0.5, 0.75])
-    return float((value - q50) / max(q75 - q25, 1e-12 * max(abs(q50), 1.0), 1e-15))
+    return float(q50), float(max(q75 - q25, floor, 1e-12 * max(abs(q50), 1.0), 1e-15))
+
+
+def standardise(real: np.ndarray, value: float, floor: float = 0.0) -> float:
+    """(value - median) / interquartile range of the real errors of one criterion."""
+    median, iqr = scale(real, floor)
+    return float((value - median) / iqr)
 
 
 def calibrate(real_errors: list[dict[str, float]], quantile: float) -> Gate:
@@ -72,14 +92,14 @@ def calibrate(real_errors: list[dict[str, float]], quantile: float) -> Gate:
     keys = [k for k in real_errors[0]
             if all(np.isfinite(e.get(k, np.nan)) for e in real_errors)]
     table = {k: np.array([e[k] for e in real_errors], dtype=np.float64) for k in keys}
-    scores = [max((standardise(table[k], e[k]) for k in keys), default=0.0)
+    scores = [max((standardise(table[k], e[k], resolution(k)) for k in keys), default=0.0)
               for e in real_errors]
     threshold = float(np.quantile(scores, quantile)) if scores else 0.0
     # the error at which each criterion reaches the joint threshold, for the report
     thresholds = {}
     for k in keys:
-        q25, q50, q75 = np.quantile(table[k], [0.25, 0.5, 0.75])
-        thresholds[k] = float(q50 + threshold * (q75 - q25))
+        median, iqr = scale(table[k], resolution(k))
+        thresholds[k] = median + threshold * iqr
     return Gate("calibrated", quantile, thresholds, table, threshold)
 
 
