@@ -121,7 +121,7 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
         "",
         "| case | phase | S2 % ours (paper) | L % ours (paper) | floor S2 / L | 2D ceiling S2 / L "
         "| Euler gen (real) | cluster gen (real) | per-axis S2 z / y / x | accepted "
-        "| evals / vol | s / vol | model |",
+        "| evals / vol | s / vol | model (training wall minutes, one thread) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for case in CASES:
@@ -139,7 +139,7 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
             f"| {r['cluster']:.3f} ({r['cluster_range'][0]:.3f} .. {r['cluster_range'][1]:.3f}) "
             f"| {_axes(r)} | {r['accepted']}/{r['count']} | {r['evaluations']:,.0f} "
             f"| {r['seconds']:.1f} | {r['backbone']}, {r['train_steps']} steps, "
-            f"{r['train_minutes']:.0f} CPU-min |")
+            f"{r['train_minutes']:.0f} min |")
     missing = [TITLES[c] for c in CASES if c not in rows]
     if missing:
         lines += ["", "Not rerun with this sampler (their session-2 rows are below): "
