@@ -1,6 +1,7 @@
 """Fidelity against training steps: every snapshot of a run scored by benchmarks/fidelity.py.
 
     python benchmarks/convergence/curve.py SPEC [--count 16] [--out FILE]
+    python benchmarks/convergence/curve.py --table FILE.jsonl     # a markdown table of rows
 
 SPEC is one of the specs here, trained with ``rvegen ingest SPEC && rvegen train SPEC``
 (it keeps the EMA weights at each of ``train.snapshot_steps``). For each snapshot: the
@@ -22,15 +23,38 @@ import rvegen  # noqa: E402
 from fidelity import HEADER, line, score  # noqa: E402
 
 
+def table(path: Path) -> str:
+    """The rows of a JSON-lines file written by ``--out``, as a markdown table."""
+    rows = sorted((json.loads(line) for line in path.read_text().splitlines() if line.strip()),
+                  key=lambda r: r["steps"])
+    out = ["| steps | minutes | S2 % | L % | floor S2 / L | 2D ceiling S2 / L "
+           "| Euler gen (real) | cluster gen (real) | accepted |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(
+            f"| {r['steps']} | {r['train_minutes']:.0f} | {r['s2']:.2f} | {r['lp']:.2f} "
+            f"| {r['floor_s2']:.2f} / {r['floor_lp']:.2f} | {r['ceil_s2']:.2f} / {r['ceil_lp']:.2f} "
+            f"| {r['gen']['euler']:.2f} ({r['real']['euler']:.2f}) "
+            f"| {r['gen']['cluster']:.3f} ({r['real']['cluster']:.3f}) | {r['accepted']}/{r['count']} |")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("spec", type=Path)
+    parser.add_argument("spec", type=Path, nargs="?")
+    parser.add_argument("--table", type=Path, default=None,
+                        help="print the rows of this JSON-lines file as markdown and stop")
     parser.add_argument("--count", type=int, default=16)
     parser.add_argument("--steps", type=int, nargs="*", default=None,
                         help="only these snapshots")
     parser.add_argument("--out", type=Path, default=None, help="append rows as JSON lines")
     args = parser.parse_args()
+    if args.table is not None:
+        print(table(args.table))
+        return
+    if args.spec is None:
+        parser.error("give a SPEC (or --table FILE)")
     spec = rvegen.load_spec(args.spec)
     run = spec.run_path
     ds = rvegen.load_dataset(run / "dataset.h5")
