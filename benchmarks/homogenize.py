@@ -44,21 +44,26 @@ def table(run: Path) -> None:
     real = report["real"]["statistics"]
     print(f"{run}: {gen['E']['n']} generated RVEs, "
           f"{real['E']['n'] if real else 0} real sub-volumes ({report['real']['source']}); "
-          f"{report['units']}; median {report['seconds_per_volume']:.1f} s per RVE")
+          f"{report['units']}; median {report['seconds_per_volume'] or float('nan'):.1f} s "
+          f"per RVE")
     print(f"{'quantity':14s} {'generated mean [95 % CI]':>34s} {'real mean [95 % CI]':>34s} "
           f"{'error %':>8s}")
 
     def cell(s: dict) -> str:
+        if not s["n"]:
+            return "-"
         return f"{s['mean']:.4g} [{s['ci'][0]:.4g}, {s['ci'][1]:.4g}]"
 
     for key in ("C11", "C22", "C33", "C44", "C55", "C66", "E", "nu", "anisotropy_index"):
         err = report["comparison"].get(key, {}).get("error_percent", float("nan"))
         print(f"{key:14s} {cell(gen[key]):>34s} {cell(real[key]) if real else '-':>34s} "
               f"{err:8.2f}")
-    if "transport" in gen:
-        for axis, values in gen["transport"].items():
+    source = gen if "transport" in gen else real
+    if source and "transport" in source:
+        for axis in source["transport"]:
+            g = gen["transport"][axis]["tau"] if "transport" in gen else None
             r = real["transport"][axis]["tau"] if real and "transport" in real else None
-            print(f"{'tau ' + axis:14s} {cell(values['tau']):>34s} "
+            print(f"{'tau ' + axis:14s} {cell(g) if g else '-':>34s} "
                   f"{cell(r) if r else '-':>34s}")
 
 
