@@ -44,7 +44,9 @@ def rvegen_metrics() -> dict[str, Metric]:
         "s2": Metric(metrics.two_point_correlation),
         "lineal_path": Metric(metrics.lineal_path),
         "euler_density": Metric(morphology.euler_density, "scalar", "per 1000 voxels"),
-        "largest_cluster": Metric(morphology.largest_cluster_fraction, "scalar", "fraction"),
+        # a fraction of the phase: 1 % of it is the smallest difference worth a verdict
+        "largest_cluster": Metric(morphology.largest_cluster_fraction, "scalar", "fraction",
+                                  resolution=0.01),
         "surface_density": Metric(morphology.specific_surface, "scalar", "per voxel"),
     }
 

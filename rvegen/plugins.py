@@ -79,11 +79,17 @@ class Metric:
         "curve" or "scalar".
     unit
         How the error reads in reports ("%" for curves).
+    resolution
+        The smallest error difference that means anything. The calibrated gate never
+        standardises this metric's errors by less: when every real sample agrees (a CT
+        electrode's pores are 99.96 % one cluster in every sub-volume) the spread is ~0
+        and differences no one could see would reject volumes.
     """
 
     fn: Callable[..., Any]
     kind: Literal["curve", "scalar"] = "curve"
     unit: str = "%"
+    resolution: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,9 @@ def test_a_criterion_whose_real_samples_all_agree_keeps_its_resolution():
     rng = np.random.default_rng(1)
     real = [{"largest_cluster/0": float(e), "s2/0": float(s)}
             for e, s in zip(rng.uniform(0, 4e-4, 100), rng.normal(5, 1, 100))]
-    gate = gates.calibrate(real, 0.95)
+    resolution = rvegen.build_registry().get("metric", "largest_cluster", "test").resolution
+    assert resolution == 0.01  # rvegen's own metric declares it
+    gate = gates.calibrate(real, 0.95, {"largest_cluster": resolution})
     assert gate.thresholds["largest_cluster/0"] > 0.01
     assert gate.judge({"largest_cluster/0": 0.004, "s2/0": 5.0}) == (True, [])
     accepted, reasons = gate.judge({"largest_cluster/0": 0.1, "s2/0": 5.0})

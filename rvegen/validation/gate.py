@@ -8,10 +8,8 @@ quantile of the real samples' own scores, so that real samples pass at that rate
 the number of criteria. (Per-criterion quantiles alone would reject a real sample far
 more often than 1 - q once there are many criteria.)
 
-A criterion's IQR is not let below its metric's resolution (``RESOLUTION``): when every
-real sample is alike (the pore space of a CT electrode is 99.96 % in one cluster in every
-sub-volume) the IQR is ~0 and a volume whose phase is 99.6 % connected would be 20 IQRs
-off, though no one could tell the two apart.
+A criterion's IQR is not let below its metric's resolution (``Metric.resolution``): when
+every real sample is alike the IQR is ~0 and invisible differences would reject volumes.
 
 Absolute mode: fixed thresholds from the spec on the phase of interest.
 """
@@ -21,10 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
-#: smallest error difference that means anything, per metric (criteria are "metric/phase");
-#: largest_cluster is a fraction of the phase: 1 % of it
-RESOLUTION: dict[str, float] = {"largest_cluster": 0.01}
 
 
 @dataclass
@@ -39,6 +33,8 @@ class Gate:
     real_errors: dict[str, np.ndarray] = field(default_factory=dict)
     #: the joint score threshold (calibrated mode)
     score_threshold: float = 1.0
+    #: per-criterion floor of the IQR (calibrated mode; absent: 0)
+    floors: dict[str, float] = field(default_factory=dict)
 
     def judge(self, errors: dict[str, float]) -> tuple[bool, list[str]]:
         """(accepted, reasons) for one sample's errors by criterion."""
@@ -51,7 +47,7 @@ class Gate:
             value = errors.get(key)
             if value is None or not np.isfinite(value):
                 continue
-            if standardise(real, value, resolution(key)) > self.score_threshold:
+            if standardise(real, value, self.floors.get(key, 0.0)) > self.score_threshold:
                 reasons.append(f"{key} error {value:.3g} > {self.thresholds[key]:.3g} "
                                f"(real samples: median {np.median(real):.3g})")
         return not reasons, reasons
@@ -66,11 +62,6 @@ class Gate:
         return out
 
 
-def resolution(key: str) -> float:
-    """The scale floor of a criterion ``metric/phase`` (0 for metrics without one)."""
-    return RESOLUTION.get(key.split("/")[0], 0.0)
-
-
 def scale(real: np.ndarray, floor: float = 0.0) -> tuple[float, float]:
     """(median, IQR) of the real errors of one criterion, the IQR at least ``floor``."""
     q25, q50, q75 = np.quantile(real, [0.25, 0.5, 0.75])
@@ -83,8 +74,12 @@ def standardise(real: np.ndarray, value: float, floor: float = 0.0) -> float:
     return float((value - median) / iqr)
 
 
-def calibrate(real_errors: list[dict[str, float]], quantile: float) -> Gate:
+def calibrate(real_errors: list[dict[str, float]], quantile: float,
+              resolutions: dict[str, float] | None = None) -> Gate:
     """A calibrated gate from the errors of real samples (one dict per sample).
+
+    ``resolutions`` maps a metric name to the floor of its criteria's IQR (criteria are
+    ``"<metric>/<phase>"``; metrics not named have none).
 
     Criteria that are not finite for every real sample (a phase absent from the data)
     are left out.
@@ -92,15 +87,16 @@ def calibrate(real_errors: list[dict[str, float]], quantile: float) -> Gate:
     keys = [k for k in real_errors[0]
             if all(np.isfinite(e.get(k, np.nan)) for e in real_errors)]
     table = {k: np.array([e[k] for e in real_errors], dtype=np.float64) for k in keys}
-    scores = [max((standardise(table[k], e[k], resolution(k)) for k in keys), default=0.0)
+    floors = {k: (resolutions or {}).get(k.split("/")[0], 0.0) for k in keys}
+    scores = [max((standardise(table[k], e[k], floors[k]) for k in keys), default=0.0)
               for e in real_errors]
     threshold = float(np.quantile(scores, quantile)) if scores else 0.0
     # the error at which each criterion reaches the joint threshold, for the report
     thresholds = {}
     for k in keys:
-        median, iqr = scale(table[k], resolution(k))
+        median, iqr = scale(table[k], floors[k])
         thresholds[k] = median + threshold * iqr
-    return Gate("calibrated", quantile, thresholds, table, threshold)
+    return Gate("calibrated", quantile, thresholds, table, threshold, floors)
 
 
 def absolute(thresholds: dict[str, float]) -> Gate:
