@@ -307,11 +307,11 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
                  axis_ref)
 
 
-def _gate(cfg: ValidateSpec, real: _Real, poi: int, metrics: dict[str, Metric]) -> gates.Gate:
+def _gate(cfg: ValidateSpec, real: _Real, st: _Setup) -> gates.Gate:
     if cfg.mode == "calibrated":
         return gates.calibrate(real.calibration_errors, cfg.quantile,
-                               {name: m.resolution for name, m in metrics.items()})
-    t = cfg.thresholds
+                               {name: m.resolution for name, m in st.metrics.items()})
+    t, poi = cfg.thresholds, st.poi
     return gates.absolute({f"s2/{poi}": t.s2, f"lineal_path/{poi}": t.lineal_path,
                            f"volume_fraction/{poi}": t.volume_fraction})
 
@@ -429,7 +429,7 @@ def validate(
     cfg = cfg if isinstance(cfg, ValidateSpec) else ValidateSpec(**(cfg or {}))
     st = _setup(volumes, dataset, cfg, seed, plugins or default_registry())
     real = _real_side(st, dataset, cfg, len(volumes))
-    gate = _gate(cfg, real, st.poi, st.metrics)
+    gate = _gate(cfg, real, st)
     results, gen_desc = _score_volumes(st, real, gate, volumes, mapper, on_volume)
     ensemble = mean_descriptors(gen_desc)
     phases = st.phases
