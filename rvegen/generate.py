@@ -8,6 +8,7 @@ Each volume goes through the sampler, then every ``rvegen_on_volume_generated`` 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -19,6 +20,7 @@ from .device import pick_device
 from .diffusion.checkpoint import LoadedModel, load_model
 from .diffusion.encoding import model_to_labels
 from .diffusion.multiplane import SamplerSettings, data_mean, sample_images_2d
+from .diffusion.planes import plane_networks
 from .errors import SpecError
 from .plugins import GenerationContext, Registry, registry as default_registry
 from .progress import progress_bar
@@ -26,6 +28,11 @@ from .spec import GenerateSpec
 from .volumes import Volume, append_volume, finished, read_images, volume_name, write_images
 
 IMAGES_SEED = 1  # second entropy word of the 2D-ceiling images' seed
+TRIALS_SEED = 2  # ... and of the trial volumes of pool_sigma 'auto'
+
+#: what ``pool_sigma: auto`` chooses from, and how many trial volumes judge each width
+AUTO_POOL_SIGMAS = (1.0, 1.5, 2.0)
+AUTO_TRIALS = 8
 
 
 def volume_seed(seed: int, index: int) -> int:
@@ -115,6 +122,55 @@ def iter_volumes(
         })
 
 
+def choose_pool_sigma(
+    model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
+    plugins: Registry | None = None, progress: bool = False,
+) -> tuple[float, dict[str, float]]:
+    """The pooling width of ``pool_sigma: auto``, chosen without real data.
+
+    For each width in ``AUTO_POOL_SIGMAS``, ``AUTO_TRIALS`` trial volumes (seeds of their
+    own) are scored per plane against the model's own 2D samples: the width whose slices
+    the 2D model would draw by itself (lowest S2 + L(z) error) is the one whose 3D
+    coupling disturbs the model least (benchmarks/sampler/README.md measures this rule on
+    the paper cases against held-out references).
+
+    Returns
+    -------
+    (float, dict)
+        The chosen width and the score of every candidate ("1.0": S2 + L %, ...).
+    """
+    from .data.dataset import Dataset
+    from .validation.report import validate
+
+    size = cfg.size or model.image_size
+    images = sample_images(model, AUTO_TRIALS * size, cfg.model_copy(update={"pool_sigma": 0.0}),
+                           fractions, seed)
+    own = Dataset.from_array(images, kind="images", patch_size=size, num_patches=1,
+                             phases=model.phases)
+    trial_seed = volume_seed(seed, TRIALS_SEED)
+    scores = {}
+    for sigma in AUTO_POOL_SIGMAS:
+        trial = cfg.model_copy(update={"pool_sigma": sigma, "count": AUTO_TRIALS})
+        volumes = list(iter_volumes(model, trial, list(range(AUTO_TRIALS)), fractions,
+                                    trial_seed, None, plugins, progress))
+        head = validate(volumes, own, {"reference_samples": 32, "floor_draws": 1}, seed=1,
+                        plugins=plugins).headline()
+        scores[str(sigma)] = float(head["s2"] + head["lineal_path"])
+    best = min(AUTO_POOL_SIGMAS, key=lambda s: scores[str(s)])
+    return best, scores
+
+
+def resolve_pool_sigma(
+    model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
+    plugins: Registry | None = None, progress: bool = False,
+) -> tuple[GenerateSpec, dict[str, float] | None]:
+    """``cfg`` with a numeric pool_sigma (``auto`` chosen here), and the auto scores."""
+    if cfg.pool_sigma != "auto":
+        return cfg, None
+    sigma, scores = choose_pool_sigma(model, cfg, fractions, seed, plugins, progress)
+    return cfg.model_copy(update={"pool_sigma": sigma}), scores
+
+
 #: Models loaded in this process, by checkpoint path and modification time: a Dask worker
 #: loads a model once for all the volumes it samples.
 _MODELS: dict[tuple[str, int], LoadedModel] = {}
@@ -174,7 +230,8 @@ def sample_volumes(
     """
     cfg = generate if isinstance(generate, GenerateSpec) else GenerateSpec(**(generate or {}))
     count = cfg.count if count is None else count
-    cfg = cfg.model_copy(update={"count": count})
+    cfg, _ = resolve_pool_sigma(model, cfg.model_copy(update={"count": count}), fractions, seed,
+                                plugins)
     return list(iter_volumes(model, cfg, list(range(count)), fractions, seed, None, plugins,
                              progress))
 
@@ -196,9 +253,15 @@ def sample_images(
     mean = data_mean(model.phases, fractions) if cfg.start_from_data_mean else None
     if hasattr(model.net, "set_periodic"):
         model.net.set_periodic(False)
-    x = sample_images_2d(model.net.to(device), model.schedule, model.channels, size, count,
-                         cfg.steps, cfg.method, cfg.eta, generator, device, mean,
-                         cfg.batch_slices)
+    net = model.net.to(device)
+    # anisotropic models: an equal share of the images from each plane family's network
+    nets = plane_networks(net) or [net]
+    shares = [count // len(nets) + (i < count % len(nets)) for i in range(len(nets))]
+    x = torch.cat([
+        sample_images_2d(n, model.schedule, model.channels, size, k, cfg.steps, cfg.method,
+                         cfg.eta, generator, device, mean, cfg.batch_slices)
+        for n, k in zip(nets, shares) if k
+    ])
     return model_to_labels(x, model.phases, channel_dim=1).numpy()
 
 
@@ -253,6 +316,10 @@ def generate(
     done = set() if fresh else finished(out_path, fingerprint)
     attrs = {"phases": model.phases, "size": size, **(root_attrs or {})}
     todo = [i for i in range(cfg.count) if volume_name(i) not in done]
+    if todo:  # 'auto' is chosen from trial volumes of its own (deterministic per seed)
+        cfg, scores = resolve_pool_sigma(model, cfg, fractions, seed, plugins, progress)
+        if scores is not None:
+            attrs["pool_sigma_auto"] = json.dumps({"chosen": cfg.pool_sigma, "scores": scores})
     if mapper is None:
         produced = iter_volumes(model, cfg, todo, fractions, seed, None, plugins, progress)
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from pydantic import (
@@ -81,6 +81,11 @@ class SyntheticSpec(_Section):
     diameter_std: float = Field(4.0, ge=0, description="spheres: diameter std (voxels).")
     volume_fraction: float = Field(0.3, gt=0, lt=1, description="spheres: inclusion fraction.")
     overlap: bool = Field(True, description="spheres: may inclusions overlap.")
+    aspect: list[Annotated[float, Field(gt=0, le=100)]] = Field(
+        [1.0, 1.0, 1.0], min_length=3, max_length=3,
+        description="spheres: stretch of the diameter along [z, y, x]; unequal values give "
+        "axis-aligned ellipsoids (anisotropic data).",
+    )
     grain_sizes: list[float] = Field(
         [6.0, 9.0, 12.0], min_length=1, description="grains: sizes (px), equal area fractions."
     )
@@ -139,7 +144,15 @@ class DataSpec(_Section):
         "slice_axes, within the part not held out), as a user with a single micrograph "
         "would, while validation stays 3D against the held-out part.",
     )
-    augment: bool = Field(True, description="8-fold dihedral augmentation during training.")
+    augment: bool = Field(True, description="8-fold dihedral augmentation during training "
+                          "(with per_plane: the 4 flips only).")
+    per_plane: bool = Field(
+        False,
+        description="Anisotropic stacks: one model per plane family (xy, xz, yz), each "
+        "trained on the slices normal to its axis; the sampler denoises each plane with "
+        "its own model. Needs all three slice_axes; quarter turns are left out of the "
+        "augmentation (they would swap the in-plane directions).",
+    )
     voxel_size: float = Field(1.0, gt=0, le=1e9,
                               description="Edge length of one voxel (after downscale).")
     unit: str = Field("um", pattern=UNIT,
@@ -154,6 +167,9 @@ class DataSpec(_Section):
             raise ValueError("data: give exactly one of `source` (a file) or `synthetic`")
         if self.train_slice is not None and self.holdout == 0:
             raise ValueError("data.train_slice: needs data.holdout > 0 (the 3D reference)")
+        if self.per_plane and (sorted(self.slice_axes) != [0, 1, 2] or self.train_slice is not None):
+            raise ValueError("data.per_plane: needs slices along all three axes "
+                             "(slice_axes [0, 1, 2]) and no train_slice")
         return self
 
 
@@ -249,11 +265,13 @@ class GenerateSpec(_Section):
         description="Order of the planes: 'cycle' yz, xz, xy, yz, ... (the paper); "
         "'palindrome' yz, xz, xy, xy, xz, yz, ...; 'random' a new order every three steps.",
     )
-    pool_sigma: float = Field(
-        2.0, ge=0, le=16,
+    pool_sigma: Union[Annotated[float, Field(ge=0, le=16)], Literal["auto"]] = Field(
+        2.0,
         description="Cross-slice pooling: the model sees the slices averaged with a "
         "Gaussian of up to this width (voxels) along the plane normal, at the lower noise "
-        "level that the average has; keeps neighbouring slices coherent. 0 = the paper.",
+        "level that the average has; keeps neighbouring slices coherent. 0 = the paper. "
+        "'auto': of 1, 1.5 and 2, the width whose trial volumes' slices come closest to "
+        "the model's own 2D samples (S2 + L(z), 8 trial volumes each; no real data).",
     )
     pool_taper: float = Field(
         0.8, gt=0,

@@ -34,6 +34,7 @@ from .diffusion.checkpoint import (
     save_checkpoint,
 )
 from .diffusion.encoding import dihedral, labels_to_model
+from .diffusion.planes import FLIPS, PlaneModels
 from .diffusion.schedule import Schedule, schedule_of
 from .errors import CheckpointError, SpecError, TrainingError
 from .plugins import Registry, registry as default_registry
@@ -63,23 +64,25 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 
 
 def sample_batch(
-    patches: torch.Tensor, phases: int, batch_size: int, augment: bool, gen: torch.Generator
-) -> torch.Tensor:
-    """A batch of model-space patches, with the 8-fold dihedral augmentation.
+    patches: torch.Tensor, phases: int, batch_size: int, augment: bool, gen: torch.Generator,
+    symmetries: tuple[int, ...] = tuple(range(8)),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of model-space patches, with the dihedral augmentation; and their indices.
 
-    The augmented set has 8N members (patch i under symmetry k); indices are drawn
-    uniformly from it.
+    The augmented set has len(symmetries) x N members (patch i under symmetry k); indices
+    are drawn uniformly from it. ``symmetries``: the 8 of the square by default, the 4
+    flips (``planes.FLIPS``) for anisotropic data.
     """
-    folds = 8 if augment else 1
+    folds = len(symmetries) if augment else 1
     idx = torch.randint(len(patches) * folds, (batch_size,), generator=gen)
     x = labels_to_model(patches[idx // folds], phases)
     if augment:
         sym = idx % folds
-        for k in range(1, 8):
-            mask = sym == k
-            if mask.any():
+        for j, k in enumerate(symmetries):
+            mask = sym == j
+            if k and mask.any():
                 x[mask] = dihedral(x[mask], k)
-    return x
+    return x, idx // folds
 
 
 def _ema_update(ema: nn.Module, net: nn.Module, decay: float) -> None:
@@ -157,9 +160,16 @@ class _Run:
         self.n = dataset.patch_size
         self.phases = dataset.phases
         self.augment = bool(dataset.meta.get("augment", True))
+        # anisotropic data: one network per plane family, each fed its own slices
+        self.planes = (None if dataset.patch_planes is None
+                       else torch.from_numpy(dataset.patch_planes.astype(np.int64)))
         with torch.random.fork_rng(devices=[]):  # seeded init without touching global state
             torch.manual_seed(seed)
             self.net = build_denoiser(model, dataset.phases, self.n, plugins)
+            if self.planes is not None:
+                self.net = PlaneModels(
+                    [self.net] + [build_denoiser(model, dataset.phases, self.n, plugins)
+                                  for _ in range(2)])
         self.backbone_config = copy.deepcopy(self.net.config)
         self.ema = copy.deepcopy(self.net)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
@@ -193,6 +203,10 @@ class _Run:
                 f"{init['backbone_config']}, which does not match model "
                 f"({self.model.backbone} {self.backbone_config})"
             )
+        if bool(init.get("planes")) != (self.planes is not None):
+            kind = "one model per plane family" if init.get("planes") else "one model"
+            raise CheckpointError(f"{path}: train.init_from has {kind}, data.per_plane is "
+                                  f"{self.planes is not None}")
         if init["phases"] != self.phases or init["image_size"] != self.n:
             raise CheckpointError(
                 f"{path}: train.init_from was trained on {init['phases']} phases and "
@@ -226,14 +240,19 @@ class _Run:
         cfg, schedule, device = self.cfg, self.schedule, self.device
         fmt = memory_format(device)
         gen = step_generator(self.seed, step)
-        x0 = sample_batch(self.patches, self.phases, cfg.batch_size, self.augment, gen)
+        symmetries = FLIPS if self.planes is not None else tuple(range(8))
+        x0, idx = sample_batch(self.patches, self.phases, cfg.batch_size, self.augment, gen,
+                               symmetries)
         t = torch.randint(1, schedule.timesteps + 1, (cfg.batch_size,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         x_t = schedule.add_noise(x0, noise, t).to(device=device, memory_format=fmt)
         target, weight = target_and_weight(schedule, self.model.prediction,
                                            cfg.loss_weighting, x0, noise, t)
         with autocast(device):
-            pred = self.net(x_t, t.to(device))
+            if self.planes is None:
+                pred = self.net(x_t, t.to(device))
+            else:
+                pred = self.net(x_t, t.to(device), self.planes[idx].to(device))
         per_sample = F.mse_loss(pred.float(), target.to(device=device, memory_format=fmt),
                                 reduction="none").mean(dim=(1, 2, 3))
         loss = (per_sample * weight.to(device)).mean()
@@ -272,6 +291,7 @@ class _Run:
             "train_cpu_seconds": self.cpu_seconds(),
             "backbone": self.model.backbone,
             "backbone_config": self.backbone_config,
+            "planes": 0 if self.planes is None else 3,
             "image_size": self.n,
             "phases": self.phases,
             "prediction": self.model.prediction,

@@ -204,3 +204,17 @@ def test_three_phases_through_every_stage(tmp_path):
     assert set(report["volumes"][0]["errors"]) == {"0", "1", "2"}
     deck = (result.run_dir / "export" / "volume_000.inp").read_text()
     assert all(f"ELSET={name}" in deck for name in ("a", "b", "c"))
+
+
+def test_pool_sigma_auto_chooses_from_trial_volumes(write_spec, tmp_path):
+    """'auto' scores each candidate width on trial volumes against the model's own 2D
+    samples, records the scores, and samples with the lowest."""
+    from rvegen.generate import AUTO_POOL_SIGMAS
+
+    path = write_spec({"generate": {"count": 2, "steps": 6, "pool_sigma": "auto"}})
+    build(load_spec(path), progress=False)
+    vols, root = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
+    auto = json.loads(root["pool_sigma_auto"])
+    assert set(auto["scores"]) == {str(s) for s in AUTO_POOL_SIGMAS}
+    assert auto["scores"][str(auto["chosen"])] == min(auto["scores"].values())
+    assert all(v.attrs["settings"]["pool_sigma"] == auto["chosen"] for v in vols)

@@ -1,12 +1,13 @@
-"""The paper's four cases and a real-3D single-slice case, end to end, into results.md.
+"""The paper's four cases, a real-3D single-slice case, two three-phase cases and an
+anisotropic one, end to end, into results.md.
 
     python benchmarks/paper_cases/run.py [CASE ...] [--results FILE]
 
-CASE is any of spheres, grains, nmc, carbonate, berea (default: all, in that order); each
-is the spec ``benchmarks/paper_cases/CASE.yaml``, built with ``rvegen.build`` (stages
-already up to date in the run directory are reused). The specs start from the converged
-checkpoints in ``models/`` (``train.init_from``, ``steps: 0``; each spec says how to
-retrain its checkpoint). results.md gets one row per case (rows of cases not rerun are
+CASE is any of spheres, grains, nmc, carbonate, berea, composite, sofc, separator
+(default: all, in that order); each is the spec ``benchmarks/paper_cases/CASE.yaml``,
+built with ``rvegen.build`` (stages already up to date in the run directory are reused).
+The specs start from the checkpoints in ``models/`` (``train.init_from``, ``steps: 0``;
+each spec says how to retrain its checkpoint). results.md gets one row per case (rows of cases not rerun are
 kept) beside the rows of the session-2 run (``results_session2.json``), and each case's
 panels are copied to ``figures/``.
 
@@ -33,13 +34,17 @@ import torch
 import rvegen
 
 HERE = Path(__file__).resolve().parent
-CASES = ["spheres", "grains", "nmc", "carbonate", "berea"]
+CASES = ["spheres", "grains", "nmc", "carbonate", "berea", "composite", "sofc", "separator"]
 #: the paper's ensemble-mean error rates (S2 %, lineal path %), Lee & Yun, 64^3 volumes
 PAPER = {"spheres": (1.88, 4.56), "grains": (6.43, 5.88), "nmc": (4.56, 1.26),
-         "carbonate": (9.21, 6.31), "berea": (None, None)}
+         "carbonate": (9.21, 6.31), "berea": (None, None), "composite": (None, None),
+         "sofc": (None, None), "separator": (None, None)}
 TITLES = {"spheres": "I spheres (synthetic 3D)", "grains": "II grains (synthetic 2D)",
           "nmc": "III NMC cathode (real 3D CT)", "carbonate": "IV carbonate (one real 2D image)",
-          "berea": "V Berea, ONE slice (real 3D CT)"}
+          "berea": "V Berea, ONE slice (real 3D CT)",
+          "composite": "VI composite, 3 phases (one real 2D image)",
+          "sofc": "VII SOFC anode, 3 phases (real 3D CT)",
+          "separator": "VIII separator, anisotropic (real 3D CT), one model per plane"}
 
 
 def summarize(case: str) -> dict[str, Any]:
@@ -70,7 +75,10 @@ def summarize(case: str) -> dict[str, Any]:
         "count": report["ensemble"]["count"],
         "phase": int(p),
         "s2": e[p]["s2"], "lp": e[p]["lineal_path"], "dvf": e[p]["volume_fraction"],
-        "other": {q: {"s2": e[q]["s2"], "lp": e[q]["lineal_path"]} for q in other},
+        "other": {q: {"s2": e[q]["s2"], "lp": e[q]["lineal_path"],
+                      "floor_s2": report["real_ensemble"]["errors"][q]["s2"],
+                      "floor_lp": report["real_ensemble"]["errors"][q]["lineal_path"]}
+                  for q in other},
         "floor_s2": floor["s2"], "floor_lp": floor["lineal_path"],
         "ceil_s2": ceiling.get("s2"), "ceil_lp": ceiling.get("lineal_path"),
         "slices_s2": slices.get("s2"), "slices_lp": slices.get("lineal_path"),
@@ -85,6 +93,7 @@ def summarize(case: str) -> dict[str, Any]:
         "train_steps": int(init.meta.get("step", 0)),
         "train_minutes": float(init.meta.get("train_seconds", float("nan"))) / 60,
         "generate": spec.generate.model_dump(exclude={"count", "device", "batch_slices"}),
+        "pool_sigma_auto": rvegen.read_volumes(run / "volumes.h5")[1].get("pool_sigma_auto"),
         "threads": torch.get_num_threads(),
     }
 
@@ -93,9 +102,26 @@ def _f(x: float | None, digits: int = 2) -> str:
     return "-" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
 
 
+def _auto(record: str | None) -> str:
+    """' (chose 1.0: self S2 + L 1.0: .., 1.5: .., 2.0: ..)' for pool_sigma auto."""
+    if not record:
+        return ""
+    a = json.loads(record)
+    scores = ", ".join(f"{k}: {v:.1f}" for k, v in a["scores"].items())
+    return f" (chose {a['chosen']:g}; self S2 + L {scores})"
+
+
 def _axes(r: dict[str, Any]) -> str:
-    g = r["per_axis"]["generated"]
-    return " / ".join(f"{g[a]['s2']:.1f}" for a in "zyx")
+    """Per-axis S2 and L(z) errors z / y / x (mean over volumes), real samples' beside."""
+    out = []
+    for name, key in (("S2", "s2"), ("L", "lineal_path")):
+        g = r["per_axis"]["generated"]
+        cell = f"{name} " + " / ".join(f"{g[a][key]:.1f}" for a in "zyx")
+        real = r["per_axis"].get("real_median")
+        if real:
+            cell += " (real " + " / ".join(f"{real[a][key]:.1f}" for a in "zyx") + ")"
+        out.append(cell)
+    return "; ".join(out)
 
 
 def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
@@ -120,7 +146,7 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
         "## This run (rvegen sampler: cross-slice pooling, fraction guidance; no post-processing)",
         "",
         "| case | phase | S2 % ours (paper) | L % ours (paper) | floor S2 / L | 2D ceiling S2 / L "
-        "| Euler gen (real) | cluster gen (real) | per-axis S2 z / y / x | accepted "
+        "| Euler gen (real) | cluster gen (real) | per-axis errors z / y / x | accepted "
         "| evals / vol | s / vol | model (training wall minutes, one thread) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -146,6 +172,8 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
                   + "; ".join(missing) + "."]
     lines += ["", "Other phase (every phase is scored): "
               + "; ".join(f"{c} phase {q}: S2 {v['s2']:.2f} / L {v['lp']:.2f}"
+                          + (f" (floor {v['floor_s2']:.2f} / {v['floor_lp']:.2f})"
+                             if "floor_s2" in v else "")
                           for c in CASES if c in rows
                           for q, v in rows[c]["other"].items()) + "."]
     if old:
@@ -174,7 +202,8 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
             lines.append(
                 f"- **{TITLES[case]}** (`{case}.yaml`): {r['backbone']}, {r['size']}^3 volumes, "
                 f"{r['count']} volumes; sampler {g['preset']}: {g['steps']} of T steps, n_h "
-                f"{g['harmonizing_steps']}, pool_sigma {g['pool_sigma']:g}, plane order "
+                f"{g['harmonizing_steps']}, pool_sigma {g['pool_sigma']}"
+                f"{_auto(r.get('pool_sigma_auto'))}, plane order "
                 f"{g['plane_order']}; reference: {r['reference']}; {r['threads']} thread(s). "
                 f"Panels: `figures/{case}_curves.png`, `figures/{case}_slices.png`.")
     return "\n".join(lines) + "\n"

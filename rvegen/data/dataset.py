@@ -35,6 +35,9 @@ class Dataset:
         Stacks only: a sub-volume kept out of training, the 3D reference of validation.
     meta
         Provenance (source file, its SHA-256, reader, segmentation, ...).
+    patch_planes
+        Anisotropic data (``data.per_plane``) only: (N,) the axis each patch's slice is
+        normal to (0: xy plane, 1: xz, 2: yz); one model is trained per plane family.
     """
 
     patches: np.ndarray
@@ -45,6 +48,7 @@ class Dataset:
     unit: str = "um"
     holdout: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    patch_planes: np.ndarray | None = None
 
     @property
     def patch_size(self) -> int:
@@ -68,7 +72,7 @@ class Dataset:
         """SHA-256 of what training and validation read (arrays, phases, kind, augment),
         not of metadata such as the unit or the voxel size."""
         digest = hashlib.sha256()
-        for array in (self.patches, self.source, self.holdout):
+        for array in (self.patches, self.source, self.holdout, self.patch_planes):
             if array is not None:
                 digest.update(str(array.shape).encode())
                 digest.update(np.ascontiguousarray(array).tobytes())
@@ -136,6 +140,8 @@ def save_dataset(ds: Dataset, path: Path) -> None:
         f.create_dataset("source", data=ds.source, compression="gzip", chunks=True)
         if ds.holdout is not None:
             f.create_dataset("holdout", data=ds.holdout, compression="gzip", chunks=True)
+        if ds.patch_planes is not None:
+            f.create_dataset("patch_planes", data=ds.patch_planes)
         f.attrs.update(
             kind=ds.kind, phases=ds.phases, voxel_size=ds.voxel_size, unit=ds.unit,
             patch_size=ds.patch_size,
@@ -160,6 +166,7 @@ def load_dataset(path: str | Path) -> Dataset:
                 voxel_size=float(attrs.pop("voxel_size")),
                 unit=str(attrs.pop("unit")),
                 holdout=f["holdout"][()] if "holdout" in f else None,
+                patch_planes=f["patch_planes"][()] if "patch_planes" in f else None,
             )
     except (OSError, KeyError) as exc:
         raise InputError(f"{path}: not a readable rvegen dataset ({exc}); rerun ingest") from None

@@ -173,7 +173,18 @@ def prepare(array: np.ndarray, data: DataSpec, name: str, meta: dict,
             f"{name}: shape {labels.shape} (after downscale and holdout) is smaller than "
             f"data.patch_size {n}; use a smaller patch_size"
         )
-    if data.train_slice is not None:
+    patch_planes = None
+    if data.per_plane:
+        if kind != "stack":
+            raise InputError(f"{name}: data.per_plane needs a 3D stack (data.kind 'stack')")
+        trained_on = labels
+        # the same number of patches from the slices normal to each axis, in that order
+        shares = [data.num_patches // 3 + (a < data.num_patches % 3) for a in range(3)]
+        per_axis = [make_patches(labels, kind, n, k, [a], rng) for a, k in enumerate(shares)]
+        patches = np.concatenate(per_axis)
+        patch_planes = np.concatenate([np.full(len(p), a, np.uint8)
+                                       for a, p in enumerate(per_axis)])
+    elif data.train_slice is not None:
         trained_on = single_slice(labels, kind, data.train_slice, data.slice_axes[0], name)
         patches = random_crops([trained_on], n, data.num_patches, rng)
         meta["train_slice"] = f"{data.train_slice} along axis {data.slice_axes[0]}"
@@ -191,6 +202,7 @@ def prepare(array: np.ndarray, data: DataSpec, name: str, meta: dict,
         "rvegen_version": __version__,
     })
     meta = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in meta.items()}
-    return Dataset(patches, labels, kind, data.phases, data.voxel_size, data.unit, holdout, meta)
+    return Dataset(patches, labels, kind, data.phases, data.voxel_size, data.unit, holdout, meta,
+                   patch_planes)
 
 

@@ -13,9 +13,11 @@ from ..errors import SpecError
 
 
 def spheres(cfg, rng: np.random.Generator) -> np.ndarray:  # noqa: ANN001 - SyntheticSpec
-    """Spherical inclusions (label 1) in a matrix (label 0).
+    """Spherical (or, with ``aspect``, axis-aligned ellipsoidal) inclusions (label 1) in a
+    matrix (label 0).
 
-    Diameters ~ N(diameter_mean, diameter_std) voxels (at least 1), centres uniform in
+    Diameters ~ N(diameter_mean, diameter_std) voxels (at least 1), times ``aspect``
+    [z, y, x] along each axis for ellipsoids (anisotropic test data), centres uniform in
     the box, added until the inclusions fill ``volume_fraction``. The box is periodic: a
     sphere that crosses a face continues on the opposite face, so the faces are as full
     as the interior (centres uniform in a non-periodic box leave the faces half full).
@@ -25,6 +27,9 @@ def spheres(cfg, rng: np.random.Generator) -> np.ndarray:  # noqa: ANN001 - Synt
     if len(cfg.shape) != 3:
         raise SpecError("data.synthetic.shape: spheres need [z, y, x]")
     shape = np.array(cfg.shape)
+    # ellipsoids: one affine stretch maps them all onto spheres, so overlap tests and
+    # the fraction bookkeeping stay those of spheres in the stretched frame
+    aspect = np.array(cfg.aspect, dtype=float)
     vol = np.zeros(tuple(shape), dtype=bool)
     centres: list[np.ndarray] = []
     radii: list[float] = []
@@ -38,13 +43,15 @@ def spheres(cfg, rng: np.random.Generator) -> np.ndarray:  # noqa: ANN001 - Synt
         if not cfg.overlap and centres:
             delta = np.array(centres) - c
             delta -= shape * np.round(delta / shape)  # minimum image
-            gap = np.linalg.norm(delta, axis=1) - np.array(radii) - r
+            gap = np.linalg.norm(delta / aspect, axis=1) - np.array(radii) - r
             if (gap < 0).any():
                 continue
-        lo = np.floor(c - r).astype(int)
-        hi = np.ceil(c + r).astype(int) + 1
+        semi = r * aspect
+        lo = np.floor(c - semi).astype(int)
+        hi = np.ceil(c + semi).astype(int) + 1
         zz, yy, xx = np.ogrid[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
-        ball = (zz + 0.5 - c[0]) ** 2 + (yy + 0.5 - c[1]) ** 2 + (xx + 0.5 - c[2]) ** 2 <= r * r
+        ball = (((zz + 0.5 - c[0]) / aspect[0]) ** 2 + ((yy + 0.5 - c[1]) / aspect[1]) ** 2
+                + ((xx + 0.5 - c[2]) / aspect[2]) ** 2 <= r * r)
         index = np.ix_(*[np.arange(a, b) % n for a, b, n in zip(lo, hi, shape)])
         region = vol[index]
         filled -= int(region.sum())

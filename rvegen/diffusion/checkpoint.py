@@ -17,6 +17,7 @@ from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import CheckpointError, RvegenError
 from ..plugins import Registry, registry as default_registry
+from .planes import PlaneModels, plane_networks
 from .schedule import Schedule
 
 FORMAT = "rvegen-checkpoint-v1"
@@ -33,6 +34,7 @@ class EpsilonView(nn.Module):
         super().__init__()
         self.net = net
         self.prediction = prediction
+        self.schedule = schedule
         self.register_buffer("alpha_bars", torch.as_tensor(schedule.alpha_bars,
                                                             dtype=torch.float32))
 
@@ -46,6 +48,10 @@ class EpsilonView(nn.Module):
     def set_periodic(self, periodic: bool) -> None:
         if hasattr(self.net, "set_periodic"):
             self.net.set_periodic(periodic)
+
+    def for_plane(self, axis: int) -> nn.Module:
+        """The noise predictor of one plane family (when ``net`` is a PlaneModels)."""
+        return EpsilonView(self.net.for_plane(axis), self.schedule, self.prediction).eval()
 
     def min_divisor(self) -> int:
         return self.net.min_divisor() if hasattr(self.net, "min_divisor") else 1
@@ -67,6 +73,11 @@ class LoadedModel:
     def channels(self) -> int:
         """Channels the network sees: 1 for binary data, K otherwise."""
         return channels_for(self.phases)
+
+    @property
+    def per_plane(self) -> bool:
+        """One network per plane family (anisotropic data)."""
+        return plane_networks(self.net) is not None
 
 
 def channels_for(phases: int) -> int:
@@ -123,6 +134,8 @@ def build_network(ckpt: dict[str, Any], path: Path | str, weights: str = "ema",
         raise CheckpointError(f"{path}: {exc}") from None
     try:
         net = cls(**ckpt["backbone_config"])
+        if ckpt.get("planes"):  # anisotropic: one network per plane family
+            net = PlaneModels([net] + [cls(**ckpt["backbone_config"]) for _ in range(2)])
     except TypeError as exc:
         raise CheckpointError(f"{path}: backbone config does not fit {ckpt['backbone']} "
                               f"({exc})") from None
@@ -148,7 +161,7 @@ def model_from_payload(ckpt: dict[str, Any], path: Path | str,
     if prediction != "eps":
         net = EpsilonView(net, schedule, prediction).eval()
     meta = {k: ckpt[k] for k in ("rvegen_version", "step", "backbone_config", "train_seconds",
-                                 "train_cpu_seconds", "prediction") if k in ckpt}
+                                 "train_cpu_seconds", "prediction", "planes") if k in ckpt}
     return LoadedModel(net, schedule, ckpt["image_size"], ckpt["phases"], ckpt["backbone"], meta)
 
 

@@ -45,6 +45,7 @@ from torch import nn
 
 from ..device import autocast, memory_format
 from ..progress import progress_bar
+from .planes import plane_networks
 from .schedule import Schedule, strided_steps
 
 #: Axis of (z, y, x) held fixed by each plane, in the paper's cycling order yz, xz, xy.
@@ -100,6 +101,8 @@ class PlaneDenoiser:
 
     def __init__(self, net: nn.Module, device: torch.device, batch_slices: int) -> None:
         self.net = net
+        # anisotropic models: the slices normal to axis a go to plane family a's network
+        self.plane_nets = plane_networks(net)
         self.device = device
         self.batch_slices = batch_slices
         self.fmt = memory_format(device)
@@ -110,11 +113,12 @@ class PlaneDenoiser:
         """Predicted noise for ``volume`` (C, z, y, x) at step t, slicing along ``axis``."""
         slices = volume.movedim(axis + 1, 0)  # (m, C, a, b): a view, no copy yet
         out = torch.empty(slices.shape, dtype=volume.dtype, device=volume.device)
+        net = self.net if self.plane_nets is None else self.plane_nets[axis]
         for i in range(0, slices.shape[0], self.batch_slices):
             chunk = slices[i : i + self.batch_slices].contiguous(memory_format=self.fmt)
             steps = torch.full((chunk.shape[0],), t, device=self.device, dtype=torch.long)
             with autocast(self.device):
-                out[i : i + chunk.shape[0]] = self.net(chunk, steps).to(volume.dtype)
+                out[i : i + chunk.shape[0]] = net(chunk, steps).to(volume.dtype)
             self.evaluations += chunk.shape[0]
         return out.movedim(0, axis + 1)
 
