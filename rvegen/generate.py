@@ -55,6 +55,9 @@ def sampler_settings(
     guidance = known if cfg.fraction_guidance is None else cfg.fraction_guidance
     if guidance and not known:
         raise SpecError("generate.fraction_guidance: needs the data's phase fractions")
+    if cfg.pool_sigma == "auto":
+        raise SpecError("generate.pool_sigma: 'auto' is chosen before sampling "
+                        "(rvegen.generate.resolve_pool_sigma)")
     if cfg.match_volume_fraction and not binary:
         raise SpecError("generate.match_volume_fraction: only for binary data (data.phases: 2)")
     return SamplerSettings(
@@ -143,8 +146,8 @@ def choose_pool_sigma(
     from .validation.report import validate
 
     size = cfg.size or model.image_size
-    images = sample_images(model, AUTO_TRIALS * size, cfg.model_copy(update={"pool_sigma": 0.0}),
-                           fractions, seed)
+    plain = cfg.model_copy(update={"pool_sigma": 0.0})  # 2D samples have no pooling
+    images = sample_images(model, AUTO_TRIALS * size, plain, fractions, seed)
     own = Dataset.from_array(images, kind="images", patch_size=size, num_patches=1,
                              phases=model.phases)
     trial_seed = volume_seed(seed, TRIALS_SEED)

@@ -167,7 +167,8 @@ class DataSpec(_Section):
             raise ValueError("data: give exactly one of `source` (a file) or `synthetic`")
         if self.train_slice is not None and self.holdout == 0:
             raise ValueError("data.train_slice: needs data.holdout > 0 (the 3D reference)")
-        if self.per_plane and (sorted(self.slice_axes) != [0, 1, 2] or self.train_slice is not None):
+        all_axes = sorted(self.slice_axes) == [0, 1, 2]
+        if self.per_plane and (not all_axes or self.train_slice is not None):
             raise ValueError("data.per_plane: needs slices along all three axes "
                              "(slice_axes [0, 1, 2]) and no train_slice")
         return self
