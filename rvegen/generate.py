@@ -142,22 +142,18 @@ def choose_pool_sigma(
     (float, dict)
         The chosen width and the score of every candidate ("1.0": S2 + L %, ...).
     """
-    from .data.dataset import Dataset
-    from .validation.report import validate
+    from .validation.report import self_headline
 
     size = cfg.size or model.image_size
     plain = cfg.model_copy(update={"pool_sigma": 0.0})  # 2D samples have no pooling
     images = sample_images(model, AUTO_TRIALS * size, plain, fractions, seed)
-    own = Dataset.from_array(images, kind="images", patch_size=size, num_patches=1,
-                             phases=model.phases)
     trial_seed = volume_seed(seed, TRIALS_SEED)
     scores = {}
     for sigma in AUTO_POOL_SIGMAS:
         trial = cfg.model_copy(update={"pool_sigma": sigma, "count": AUTO_TRIALS})
         volumes = list(iter_volumes(model, trial, list(range(AUTO_TRIALS)), fractions,
                                     trial_seed, None, plugins, progress))
-        head = validate(volumes, own, {"reference_samples": 32, "floor_draws": 1}, seed=1,
-                        plugins=plugins).headline()
+        head = self_headline(volumes, images, model.phases, plugins)
         scores[str(sigma)] = float(head["s2"] + head["lineal_path"])
     best = min(AUTO_POOL_SIGMAS, key=lambda s: scores[str(s)])
     return best, scores

@@ -163,6 +163,8 @@ class _Run:
         # anisotropic data: one network per plane family, each fed its own slices
         self.planes = (None if dataset.patch_planes is None
                        else torch.from_numpy(dataset.patch_planes.astype(np.int64)))
+        # quarter turns would swap the two in-plane directions of an anisotropic plane
+        self.symmetries = tuple(range(8)) if self.planes is None else FLIPS
         with torch.random.fork_rng(devices=[]):  # seeded init without touching global state
             torch.manual_seed(seed)
             self.net = build_denoiser(model, dataset.phases, self.n, plugins)
@@ -240,9 +242,8 @@ class _Run:
         cfg, schedule, device = self.cfg, self.schedule, self.device
         fmt = memory_format(device)
         gen = step_generator(self.seed, step)
-        symmetries = FLIPS if self.planes is not None else tuple(range(8))
         x0, idx = sample_batch(self.patches, self.phases, cfg.batch_size, self.augment, gen,
-                               symmetries)
+                               self.symmetries)
         t = torch.randint(1, schedule.timesteps + 1, (cfg.batch_size,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         x_t = schedule.add_noise(x0, noise, t).to(device=device, memory_format=fmt)

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import torch
 
@@ -93,13 +94,19 @@ def summarize(case: str) -> dict[str, Any]:
         "train_steps": int(init.meta.get("step", 0)),
         "train_minutes": float(init.meta.get("train_seconds", float("nan"))) / 60,
         "generate": spec.generate.model_dump(exclude={"count", "device", "batch_slices"}),
-        "pool_sigma_auto": rvegen.read_volumes(run / "volumes.h5")[1].get("pool_sigma_auto"),
+        "pool_sigma_auto": _root_attr(run / "volumes.h5", "pool_sigma_auto"),
         "threads": torch.get_num_threads(),
     }
 
 
 def _f(x: float | None, digits: int = 2) -> str:
     return "-" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _root_attr(path: Path, name: str) -> Any:
+    """One root attribute of an HDF5 file (None when absent), without reading its data."""
+    with h5py.File(path, "r") as f:
+        return f.attrs.get(name)
 
 
 def _auto(record: str | None) -> str:

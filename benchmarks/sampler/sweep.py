@@ -24,6 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rvegen  # noqa: E402
+from rvegen.validation.report import self_headline  # noqa: E402
 from fidelity import score  # noqa: E402
 
 PAPER = {"preset": "paper"}
@@ -62,13 +63,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def self_score(volumes: list[rvegen.Volume], images: Any, size: int) -> dict[str, float]:
+def self_score(volumes: list[rvegen.Volume], images: Any, phases: int) -> dict[str, float]:
     """Errors of the volumes' slices against the model's own 2D samples (per plane)."""
-    own = rvegen.Dataset.from_array(images, kind="images", patch_size=size,
-                                    num_patches=1, phases=2)
-    report = rvegen.validate(volumes, own, {"reference_samples": 32, "floor_draws": 1},
-                             seed=1)
-    h = report.headline()
+    h = self_headline(volumes, images, phases)
     return {"self_s2": h["s2"], "self_lp": h["lineal_path"],
             "self_euler": h["euler_density"], "self_cluster": h["largest_cluster"]}
 
@@ -82,7 +79,7 @@ def run_setting(name: str, fields: dict[str, Any], model: rvegen.Model,
                                  details=True)
     ceilings[steps] = images  # the model's own 2D samples at this step count
     row.update(setting=name, per_axis=row["per_axis"]["generated"],
-               **self_score(volumes, images, volumes[0].labels.shape[0]))
+               **self_score(volumes, images, model.phases))
     v, c = volumes[0].labels, volumes[0].labels.shape[0] // 2
     row["_slices"] = [v[c], v[:, c], v[:, :, c]]
     row["_images"] = list(images[:3])

@@ -495,3 +495,17 @@ def validate(
 def write_report(report: Report, path: Path) -> None:
     """Write report.json atomically."""
     write_text(path, report.to_json())
+
+
+def self_headline(volumes: list[Volume], images: np.ndarray, phases: int,
+                  plugins: Registry | None = None) -> dict[str, float]:
+    """The reference-free score: the volumes' slices against the model's own 2D samples.
+
+    ``images``: (N, m, m) labels from :func:`rvegen.sample_images` at the volumes' size m.
+    Returns the headline errors (phase of interest) as :meth:`Report.headline` gives them;
+    no real data is involved, so settings chosen by it cannot leak the reference.
+    """
+    own = Dataset.from_array(images, kind="images", patch_size=volumes[0].labels.shape[0],
+                             num_patches=1, phases=phases)
+    return validate(volumes, own, {"reference_samples": 32, "floor_draws": 1}, seed=1,
+                    plugins=plugins).headline()
