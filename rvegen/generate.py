@@ -66,6 +66,7 @@ def sampler_settings(
         harmonize_across_planes=cfg.harmonize_across_planes,
         fusion=cfg.fusion,
         plane_order=cfg.plane_order,
+        plane_block=cfg.plane_block,
         periodic=cfg.periodic,
         batch_slices=cfg.batch_slices,
         method=cfg.method,
@@ -73,6 +74,7 @@ def sampler_settings(
         clip_x0=cfg.clip_x0,
         pool_sigma=cfg.pool_sigma,
         pool_taper=cfg.pool_taper,
+        pool_repeats=cfg.pool_repeats,
         fraction_guidance=guidance,
         start_from_data_mean=cfg.start_from_data_mean and fractions is not None,
         target_fraction=fractions[1] if binary else None,
@@ -118,7 +120,7 @@ def iter_volumes(
         )
         ctx = GenerationContext(i, s, model.phases, fractions, cfg, cfg.periodic)
         x = plugins.filter_volume(x, ctx)
-        labels = model_to_labels(x, model.phases, channel_dim=0).numpy()
+        labels = model_to_labels(x, model.phases, 0, model.encoding).numpy()
         yield Volume(volume_name(i), labels, {
             "seed": info.seed, "evaluations": info.evaluations, "seconds": info.seconds,
             "settings": info.settings,
@@ -249,7 +251,8 @@ def sample_images(
     device = pick_device(cfg.device, "generate.device")
     size = cfg.size or model.image_size
     generator = torch.Generator().manual_seed(volume_seed(seed, IMAGES_SEED) % 2**63)
-    mean = data_mean(model.phases, fractions) if cfg.start_from_data_mean else None
+    mean = (data_mean(model.phases, fractions, model.channels) if cfg.start_from_data_mean
+            else None)
     if hasattr(model.net, "set_periodic"):
         model.net.set_periodic(False)
     net = model.net.to(device)
@@ -261,7 +264,7 @@ def sample_images(
                          cfg.eta, generator, device, mean, cfg.batch_slices)
         for n, k in zip(nets, shares) if k
     ])
-    return model_to_labels(x, model.phases, channel_dim=1).numpy()
+    return model_to_labels(x, model.phases, 1, model.encoding).numpy()
 
 
 def generate(

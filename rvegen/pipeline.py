@@ -42,7 +42,7 @@ from .atomic import write_text
 from .data.dataset import Dataset, file_sha256, load_dataset, save_dataset
 from .errors import InputError, RvegenError
 from .plugins import Registry, registry as default_registry
-from .spec import Spec, load_spec
+from .spec import Spec, identity_fields, load_spec
 
 STAGES = ("ingest", "train", "generate", "validate", "export", "homogenize")
 
@@ -165,7 +165,8 @@ def train_identity(spec: Spec, run: RunDir) -> str:
 
 def volumes_identity(spec: Spec, run: RunDir) -> str:
     """What makes finished volumes reusable: the model and every setting but their count."""
-    settings = spec.generate.model_dump(exclude={"count", "device", "batch_slices"})
+    settings = identity_fields(
+        "generate", spec.generate.model_dump(exclude={"count", "device", "batch_slices"}))
     return _sha(json.dumps(settings, sort_keys=True), str(spec.seed),
                 _file_hash(run.model, "train"))
 
@@ -173,13 +174,18 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
 def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
     """Content hash of a stage's inputs (its spec fields and upstream data)."""
     if stage == "ingest":
-        if spec.data.source is None:  # synthetic: the section and seed say it all
+        data = spec.data
+        files = ({"data.source": data.source} if data.source is not None else
+                 {f"data.sources.{p}": getattr(data.sources, p) for p in ("xy", "xz", "yz")}
+                 if data.sources else {})
+        if not files:  # synthetic: the section and seed say it all
             return spec.section_hash("data")
         from .data.readers import check_source
 
-        source = spec.resolve(spec.data.source)
-        check_source(source)
-        return _sha(spec.section_hash("data"), file_sha256(source))
+        sources = {field: spec.resolve(f) for field, f in files.items()}
+        for field, source in sources.items():
+            check_source(source, field)
+        return _sha(spec.section_hash("data"), *(file_sha256(s) for s in sources.values()))
     if stage == "train":
         return _sha(train_identity(spec, run), str(spec.train.steps))
     if stage == "generate":
@@ -494,7 +500,9 @@ def preflight(spec: Spec, plugins: Registry, run: RunDir | None = None) -> None:
 
         read_checkpoint(init)  # missing, corrupt, unsafe or damaged: say so now
 
-    channels = 1 if data.phases == 2 else data.phases
+    from .diffusion.encoding import channels_for
+
+    channels = channels_for(data.phases, spec.model.encoding)
     n = data.patch_size
     m = spec.generate.size or n
     # volume, predictions, noise and pooled copies in float32, plus one chunk of slices

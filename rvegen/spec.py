@@ -95,6 +95,19 @@ class SyntheticSpec(_Section):
     )
 
 
+class PlaneSources(_Section):
+    """Three orthogonal micrographs of one material, one per plane family.
+
+    Each image's rows and columns are the plane's two axes in (z, y, x) order, which is
+    how rvegen slices a volume: xy rows y / columns x, xz rows z / columns x, yz rows z /
+    columns y.
+    """
+
+    xy: str = Field(description="Micrograph of the xy plane (normal to z): rows y, columns x.")
+    xz: str = Field(description="Micrograph of the xz plane (normal to y): rows z, columns x.")
+    yz: str = Field(description="Micrograph of the yz plane (normal to x): rows z, columns y.")
+
+
 class DataSpec(_Section):
     """Where the microstructure comes from and how it becomes training patches."""
 
@@ -104,6 +117,13 @@ class DataSpec(_Section):
         "spec file). Give this or `synthetic`.",
     )
     synthetic: Optional[SyntheticSpec] = Field(None, description="A synthetic source instead.")
+    sources: Optional[PlaneSources] = Field(
+        None,
+        description="Three orthogonal 2D micrographs (xy, xz, yz; relative to the spec "
+        "file) instead of `source`: an equal share of the patches is cut from each, and "
+        "each plane of a volume is validated against its own micrograph. With per_plane, "
+        "each plane family gets its own model (anisotropic materials).",
+    )
     reader: str = Field(
         "auto", description="Registered reader name; 'auto' picks one by file suffix."
     )
@@ -148,10 +168,11 @@ class DataSpec(_Section):
                           "(with per_plane: the 4 flips only).")
     per_plane: bool = Field(
         False,
-        description="Anisotropic stacks: one model per plane family (xy, xz, yz), each "
-        "trained on the slices normal to its axis; the sampler denoises each plane with "
-        "its own model. Needs all three slice_axes; quarter turns are left out of the "
-        "augmentation (they would swap the in-plane directions).",
+        description="Anisotropic data: one model per plane family (xy, xz, yz), each "
+        "trained on the slices normal to its axis (a stack) or on its own micrograph "
+        "(`sources`); the sampler denoises each plane with its own model. Needs all three "
+        "slice_axes; quarter turns are left out of the augmentation (they would swap the "
+        "in-plane directions).",
     )
     voxel_size: float = Field(1.0, gt=0, le=1e9,
                               description="Edge length of one voxel (after downscale).")
@@ -163,8 +184,13 @@ class DataSpec(_Section):
     def _checks(self) -> "DataSpec":
         if len(set(self.slice_axes)) != len(self.slice_axes) or not self.slice_axes:
             raise ValueError("data.slice_axes: must list distinct axes out of 0, 1, 2")
-        if (self.source is None) == (self.synthetic is None):
-            raise ValueError("data: give exactly one of `source` (a file) or `synthetic`")
+        if sum(x is not None for x in (self.source, self.synthetic, self.sources)) != 1:
+            raise ValueError("data: give exactly one of `source` (a file), `sources` (three "
+                             "plane micrographs) or `synthetic`")
+        if self.sources is not None and (self.kind not in ("auto", "image") or self.holdout
+                                         or self.train_slice is not None):
+            raise ValueError("data.sources: three 2D micrographs; data.kind 'image' (or "
+                             "auto), no holdout and no train_slice")
         if self.train_slice is not None and self.holdout == 0:
             raise ValueError("data.train_slice: needs data.holdout > 0 (the 3D reference)")
         all_axes = sorted(self.slice_axes) == [0, 1, 2]
@@ -181,6 +207,12 @@ class ModelSpec(_Section):
     preset: str = Field("tiny", description="Backbone preset (compact: tiny, small, base).")
     options: dict[str, Any] = Field(
         default_factory=dict, description="Backbone options overriding the preset."
+    )
+    encoding: Literal["one_hot", "ordinal"] = Field(
+        "one_hot",
+        description="K > 2 phases: K one-hot channels (argmax decodes), or one ordinal "
+        "channel (phase k at -1 + 2k / (K - 1), nearest level decodes; an interface between "
+        "phases 0 and 2 then passes through phase 1's band). Binary data: one channel.",
     )
     prediction: Literal["eps", "v", "x0"] = Field(
         "eps", description="What the network predicts: the noise (the paper), v or x0."
@@ -230,16 +262,21 @@ PAPER_SAMPLER = {
     "steps": 1000, "harmonizing_steps": 10, "pool_sigma": 0.0, "fraction_guidance": False,
     "start_from_data_mean": False,
 }
+#: ``generate.preset: harmonized``: rvegen's sampler with the paper's harmonizing repeats
+#: (n_h = 5), pooling on the first pass of each step only (benchmarks/sampler/README.md)
+HARMONIZED_SAMPLER = {"harmonizing_steps": 5, "pool_repeats": False}
 
 
 class GenerateSpec(_Section):
     """Multi-plane sampling of 3D volumes (the paper's Algorithm 1 and rvegen's variant)."""
 
-    preset: Literal["rvegen", "paper"] = Field(
+    preset: Literal["rvegen", "harmonized", "paper"] = Field(
         "rvegen",
         description="'rvegen': 100 strided steps with cross-slice pooling and fraction "
-        "guidance (3,200 evaluations per 32^3 volume); 'paper': Algorithm 1 as published "
-        "(T steps, n_h = 10, none of rvegen's additions). Fields given here override it.",
+        "guidance (3,200 evaluations per 32^3 volume); 'harmonized': the same with n_h = 5 "
+        "harmonizing repeats, pooling on each step's first pass only (5x the evaluations); "
+        "'paper': Algorithm 1 as published (T steps, n_h = 10, none of rvegen's "
+        "additions). Fields given here override it.",
     )
     sampler: str = Field("multiplane", description="Registered sampler name.")
     sampler_options: dict[str, Any] = Field(
@@ -266,6 +303,11 @@ class GenerateSpec(_Section):
         description="Order of the planes: 'cycle' yz, xz, xy, yz, ... (the paper); "
         "'palindrome' yz, xz, xy, xy, xz, yz, ...; 'random' a new order every three steps.",
     )
+    plane_block: int = Field(
+        1, ge=1, le=100,
+        description="Denoising passes on one plane before the next takes over (1: the "
+        "paper, a new plane every step).",
+    )
     pool_sigma: Union[Annotated[float, Field(ge=0, le=16)], Literal["auto"]] = Field(
         2.0,
         description="Cross-slice pooling: the model sees the slices averaged with a "
@@ -273,6 +315,11 @@ class GenerateSpec(_Section):
         "level that the average has; keeps neighbouring slices coherent. 0 = the paper. "
         "'auto': of 1, 1.5 and 2, the width whose trial volumes' slices come closest to "
         "the model's own 2D samples (S2 + L(z), 8 trial volumes each; no real data).",
+    )
+    pool_repeats: bool = Field(
+        True,
+        description="Pool the slices on the harmonizing repeats of a step too (false: on "
+        "its first pass only; each pooled pass smooths once more).",
     )
     pool_taper: float = Field(
         0.8, gt=0,
@@ -319,8 +366,10 @@ class GenerateSpec(_Section):
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("preset") == "paper":
-            return {**PAPER_SAMPLER, **data}
+        if isinstance(data, dict):
+            preset = {"paper": PAPER_SAMPLER, "harmonized": HARMONIZED_SAMPLER}.get(
+                data.get("preset"), {})
+            return {**preset, **data}
         return data
 
 
@@ -526,9 +575,27 @@ class Spec(_Section):
     def section_hash(self, *sections: str) -> str:
         """Content hash of the named sections (and the seed), for up-to-date checks."""
         dump = self.model_dump(mode="json", by_alias=True)
-        payload = {name: dump[name] for name in sections}
+        payload = {name: identity_fields(name, dump[name]) for name in sections}
         payload["seed"] = self.seed
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+#: Fields added after run folders already existed, at the value that reproduces the
+#: behaviour from before they existed. Identity hashes leave them out at that value, so
+#: that upgrading rvegen does not rerun finished stages (retraining takes hours).
+NEUTRAL_FIELDS: dict[str, dict[str, Any]] = {
+    "data": {"sources": None},
+    "model": {"encoding": "one_hot"},
+    "generate": {"plane_block": 1, "pool_repeats": True},
+}
+
+
+def identity_fields(section: str, fields: Any) -> Any:
+    """A section's dumped fields as identity hashes see them (neutral new fields left out)."""
+    if not isinstance(fields, dict):
+        return fields
+    neutral = NEUTRAL_FIELDS.get(section, {})
+    return {k: v for k, v in fields.items() if not (k in neutral and v == neutral[k])}
 
 
 def _quote(value: Any, limit: int = 60) -> str:

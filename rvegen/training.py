@@ -28,12 +28,11 @@ from .device import autocast, memory_format, pick_device
 from .diffusion.checkpoint import (
     LoadedModel,
     build_network,
-    channels_for,
     model_from_payload,
     read_checkpoint,
     save_checkpoint,
 )
-from .diffusion.encoding import dihedral, labels_to_model
+from .diffusion.encoding import channels_for, dihedral, labels_to_model
 from .diffusion.planes import FLIPS, PlaneModels
 from .diffusion.schedule import Schedule, schedule_of
 from .errors import CheckpointError, SpecError, TrainingError
@@ -49,7 +48,8 @@ def build_denoiser(model: ModelSpec, phases: int, image_size: int,
                    plugins: Registry | None = None) -> nn.Module:
     """Build the spec's backbone for ``phases`` phases and check the patch size fits it."""
     cls = (plugins or default_registry()).get("backbone", model.backbone, "model.backbone")
-    net = cls.from_spec(channels_for(phases), model.preset, dict(model.options), model.timesteps)
+    net = cls.from_spec(channels_for(phases, model.encoding), model.preset, dict(model.options),
+                        model.timesteps)
     divisor = net.min_divisor() if hasattr(net, "min_divisor") else 1
     if image_size % divisor:
         raise SpecError(
@@ -65,7 +65,7 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 
 def sample_batch(
     patches: torch.Tensor, phases: int, batch_size: int, augment: bool, gen: torch.Generator,
-    symmetries: tuple[int, ...] = tuple(range(8)),
+    symmetries: tuple[int, ...] = tuple(range(8)), encoding: str = "one_hot",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A batch of model-space patches, with the dihedral augmentation; and their indices.
 
@@ -75,7 +75,7 @@ def sample_batch(
     """
     folds = len(symmetries) if augment else 1
     idx = torch.randint(len(patches) * folds, (batch_size,), generator=gen)
-    x = labels_to_model(patches[idx // folds], phases)
+    x = labels_to_model(patches[idx // folds], phases, encoding)
     if augment:
         sym = idx % folds
         for j, k in enumerate(symmetries):
@@ -214,6 +214,11 @@ class _Run:
                 f"{path}: train.init_from was trained on {init['phases']} phases and "
                 f"{init['image_size']}px patches, the data has {self.phases} and {self.n}px"
             )
+        if self.phases > 2 and init.get("encoding", "one_hot") != self.model.encoding:
+            raise CheckpointError(
+                f"{path}: train.init_from encodes phases as {init.get('encoding', 'one_hot')}, "
+                f"model.encoding is {self.model.encoding}"
+            )
         if init.get("prediction", "eps") != self.model.prediction:
             raise CheckpointError(
                 f"{path}: train.init_from predicts {init.get('prediction', 'eps')}, "
@@ -243,7 +248,7 @@ class _Run:
         fmt = memory_format(device)
         gen = step_generator(self.seed, step)
         x0, idx = sample_batch(self.patches, self.phases, cfg.batch_size, self.augment, gen,
-                               self.symmetries)
+                               self.symmetries, self.model.encoding)
         t = torch.randint(1, schedule.timesteps + 1, (cfg.batch_size,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         x_t = schedule.add_noise(x0, noise, t).to(device=device, memory_format=fmt)
@@ -296,6 +301,7 @@ class _Run:
             "image_size": self.n,
             "phases": self.phases,
             "prediction": self.model.prediction,
+            "encoding": self.model.encoding,
             "schedule": self.schedule.as_dict(),
             "step": step,
             "finetune": self.finetune,

@@ -219,3 +219,58 @@ def test_k_phase_fraction_guidance():
     labels = x.argmax(0)
     counts = torch.bincount(labels.ravel(), minlength=3).double() / 8**3
     np.testing.assert_allclose(counts.numpy(), [0.2, 0.5, 0.3], atol=0.02)
+
+
+def test_ordinal_encoding_round_trip_and_level_guidance():
+    from rvegen.diffusion.encoding import channels_for, labels_to_model, model_to_labels
+    from rvegen.diffusion.multiplane import guide_levels
+
+    labels = torch.randint(0, 4, (3, 6, 6), generator=torch.Generator().manual_seed(0))
+    x = labels_to_model(labels, 4, "ordinal")
+    assert x.shape == (3, 1, 6, 6) and channels_for(4, "ordinal") == 1
+    torch.testing.assert_close(torch.unique(x), torch.tensor([-1.0, -1 / 3, 1 / 3, 1.0]))
+    assert torch.equal(model_to_labels(x, 4, 1, "ordinal"), labels.to(torch.uint8))
+    # binary data is one channel at -1 / +1 whatever the encoding
+    b = torch.randint(0, 2, (2, 5, 5), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(labels_to_model(b, 2, "ordinal"), b.float().unsqueeze(1) * 2 - 1)
+    # guidance: exact fractions of the nearest levels, ranking of the voxels kept
+    x0 = 0.6 * torch.randn(1, 12, 12, 12, generator=torch.Generator().manual_seed(2)) + 0.4
+    target = [0.5, 0.2, 0.3]
+    guided = guide_levels(x0, target)
+    counts = torch.bincount(model_to_labels(guided, 3, 0, "ordinal").ravel(), minlength=3)
+    np.testing.assert_allclose(counts.numpy() / 12**3, target, atol=2 / 12**3)
+    assert torch.equal(torch.argsort(guided.ravel()), torch.argsort(x0.ravel()))
+    # the mean level starts an ordinal chain; one-hot starts each channel at its own mean
+    torch.testing.assert_close(data_mean(3, target, 1), torch.tensor([-0.2], dtype=torch.float64))
+    assert data_mean(3, target).shape == (3,)
+    settings = SamplerSettings(steps=5, pool_sigma=1.0, fraction_guidance=True,
+                               start_from_data_mean=True, target_fractions=tuple(target))
+    x, _ = sample_volume(PositionalToy(), Schedule(20, 1e-4, 0.1), 3, 1, 8, settings, seed=1,
+                         device=torch.device("cpu"), fractions=target)
+    counts = torch.bincount(model_to_labels(x, 3, 0, "ordinal").ravel(), minlength=3)
+    np.testing.assert_allclose(counts.numpy() / 8**3, target, atol=0.02)
+
+
+def test_plane_block_holds_each_plane_for_several_passes():
+    from rvegen.diffusion.multiplane import plane_sequence
+
+    gen = torch.Generator().manual_seed(0)
+    one = plane_sequence(SamplerSettings(steps=9), 9, gen)
+    assert one == [2, 1, 0] * 3
+    assert plane_sequence(SamplerSettings(steps=9, plane_block=3), 9, gen) == \
+        [2, 2, 2, 1, 1, 1, 0, 0, 0]
+    pal = plane_sequence(SamplerSettings(steps=8, plane_order="palindrome", plane_block=2), 8, gen)
+    assert pal == [2, 2, 1, 1, 0, 0, 0, 0]
+
+
+def test_pool_repeats_only_changes_the_harmonizing_repeats():
+    schedule = Schedule(30, 1e-4, 0.1)
+
+    def run(n_h, repeats):
+        settings = SamplerSettings(steps=6, harmonizing_steps=n_h, pool_sigma=1.5,
+                                   pool_repeats=repeats)
+        return sample_volume(PositionalToy(), schedule, 2, 1, 8, settings, seed=3,
+                             device=torch.device("cpu"))[0]
+
+    torch.testing.assert_close(run(1, False), run(1, True))  # no repeats: no difference
+    assert not torch.allclose(run(2, False), run(2, True))

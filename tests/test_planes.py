@@ -148,3 +148,110 @@ def test_per_plane_spec_errors(tmp_path):
     with pytest.raises(SpecError, match="per_plane"):
         load_spec(tmp_path / "s.yaml")
 
+
+
+# --- three orthogonal micrographs (data.sources) ---------------------------------------
+
+def _plane_images(vol: np.ndarray, k: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The xy, xz and yz sections of a stack, in rvegen's (z, y, x) row/column order."""
+    return vol[k], vol[:, k, :], vol[:, :, k]
+
+
+def test_plane_micrographs_give_each_plane_its_patches():
+    vol = _ellipsoids(shape=(48, 40, 56))
+    xy, xz, yz = _plane_images(vol)
+    ds = rvegen.Dataset.from_planes(xy, xz, yz, per_plane=True, patch_size=16, num_patches=30)
+    assert ds.plane_images and ds.kind == "image"
+    assert np.bincount(ds.patch_planes).tolist() == [10, 10, 10]
+    # every patch is a crop of its own plane's image (and the images differ in shape)
+    for axis, image in enumerate((xy, xz, yz)):
+        windows = np.lib.stride_tricks.sliding_window_view(image, (16, 16))
+        for patch in ds.patches[ds.patch_planes == axis]:
+            assert (windows == patch).all(axis=(-2, -1)).any()
+    # the stored reference: the three images cut to their common centre, one per plane
+    assert ds.source.shape == (3, 40, 40)
+    expect = np.mean([im.mean() for im in (xy, xz, yz)])
+    assert abs(ds.fractions[1] - expect) < 1e-9
+    iso = rvegen.Dataset.from_planes(xy, xz, yz, patch_size=16, num_patches=30)
+    assert iso.patch_planes is None and iso.plane_images  # one model on all three
+
+
+def test_plane_micrograph_errors(tmp_path):
+    vol = _ellipsoids(shape=(24, 24, 24))
+    with pytest.raises(InputError, match="yz array: data.sources needs 2D micrographs"):
+        rvegen.Dataset.from_planes(vol[0], vol[:, 0], vol, patch_size=16)
+    with pytest.raises(InputError, match="xz array: shape .* smaller than data.patch_size"):
+        rvegen.Dataset.from_planes(vol[0], vol[:8, 0], vol[:, :, 0], patch_size=16)
+    for data, match in (
+        ({"source": "a.png", "sources": {"xy": "a", "xz": "b", "yz": "c"}}, "exactly one of"),
+        ({"sources": {"xy": "a", "xz": "b", "yz": "c"}, "holdout": 0.2}, "data.sources"),
+        ({"sources": {"xy": "a", "xz": "b"}}, "yz"),
+    ):
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump({"data": data}))
+        with pytest.raises(SpecError, match=match):
+            load_spec(tmp_path / "s.yaml")
+
+
+def _volumes(vols: list[np.ndarray]) -> list[rvegen.Volume]:
+    return [rvegen.Volume(f"v{i}", v) for i, v in enumerate(vols)]
+
+
+def test_each_plane_is_validated_against_its_own_micrograph():
+    big = _ellipsoids(shape=(96, 96, 96), aspect=(1.0, 1.0, 3.0), seed=1)
+    xy, xz, yz = _plane_images(big, 48)
+    right = rvegen.Dataset.from_planes(xy, xz, yz, patch_size=16, num_patches=3)
+    # the same images given to the wrong planes: the stretched axis would be y, not x
+    wrong = rvegen.Dataset.from_planes(xy.T, yz, xz, patch_size=16, num_patches=3)
+    vols = _volumes([_ellipsoids(shape=(24, 24, 24), seed=s) for s in range(4)])
+    cfg = {"reference_samples": 24, "floor_draws": 2}
+    good = rvegen.validate(vols, right, cfg)
+    bad = rvegen.validate(vols, wrong, cfg)
+    assert "own micrograph" in good.comparison
+    for metric in ("s2", "lineal_path"):  # the stretched axis, x, is where it shows
+        assert good.per_axis["generated"]["x"][metric] < 0.3 * \
+            bad.per_axis["generated"]["x"][metric]
+    # per-axis spread of real samples is reported as for stacks
+    assert set(good.per_axis["real_median"]) == {"z", "y", "x"}
+    # each plane is scored against its own image: yz slices (round sections) match yz
+    yz_err = good.volumes[0]["per_plane"]["yz"]["1"]["lineal_path"]
+    assert yz_err < bad.volumes[0]["per_plane"]["yz"]["1"]["lineal_path"]
+
+
+def test_three_identical_micrographs_validate_as_one_image():
+    image = _ellipsoids(shape=(48, 128, 128), aspect=(1.0, 1.0, 1.0), seed=2)[24]
+    one = rvegen.Dataset.from_array(image, patch_size=16, num_patches=3)
+    three = rvegen.Dataset.from_planes(image, image, image, patch_size=16, num_patches=3)
+    assert one.fractions == pytest.approx(three.fractions)
+    vols = _volumes([_ellipsoids(shape=(24, 24, 24), aspect=(1.0, 1.0, 1.0), seed=s)
+                     for s in range(6)])
+    cfg = {"reference_samples": 48, "floor_draws": 2}
+    a = rvegen.validate(vols, one, cfg).headline()
+    b = rvegen.validate(vols, three, cfg).headline()
+    for key in ("s2", "lineal_path"):
+        assert abs(a[key] - b[key]) < 0.25 * max(a[key], b[key]) + 1.0
+
+
+def test_build_from_three_micrograph_files(tmp_path):
+    vol = _ellipsoids(shape=(40, 40, 40), aspect=(1.0, 1.0, 2.5))
+    for name, image in zip(("xy", "xz", "yz"), _plane_images(vol, 20)):
+        np.save(tmp_path / f"{name}.npy", image)
+    spec = {
+        "run_dir": "run", "seed": 0,
+        "data": {"sources": {"xy": "xy.npy", "xz": "xz.npy", "yz": "yz.npy"},
+                 "per_plane": True, "patch_size": 16, "num_patches": 24},
+        "model": {"preset": "tiny", "timesteps": 40},
+        "train": {"steps": 4, "batch_size": 6},
+        "generate": {"count": 2, "size": 16, "steps": 4},
+        "validate": {"reference_samples": 4},
+    }
+    (tmp_path / "planes.yaml").write_text(yaml.safe_dump(spec))
+    result = build(load_spec(tmp_path / "planes.yaml"), progress=False)
+    assert rvegen.load_model(result.run_dir / "model" / "model.pt").per_plane
+    assert "own micrograph" in result.report["comparison"]
+    assert "xz: " in result.report["reference"]["source"]
+    ds = rvegen.load_dataset(result.run_dir / "dataset.h5")
+    assert ds.plane_images and ds.source.shape == (3, 40, 40)
+    # a missing micrograph is named
+    (tmp_path / "yz.npy").unlink()
+    with pytest.raises(InputError, match="yz.npy: data.sources.yz file not found"):
+        build(load_spec(tmp_path / "planes.yaml"), progress=False)

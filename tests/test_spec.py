@@ -72,3 +72,34 @@ def test_committed_schema_is_in_sync():
 def test_example_specs_validate():
     for path in sorted((ROOT / "examples").glob("*.yaml")):
         load_spec(path)
+
+
+def test_sampler_presets_fill_fields_the_spec_leaves_out():
+    from rvegen.spec import GenerateSpec
+
+    paper = GenerateSpec(preset="paper")
+    assert (paper.steps, paper.harmonizing_steps, paper.pool_sigma) == (1000, 10, 0.0)
+    harmonized = GenerateSpec(preset="harmonized")
+    assert harmonized.harmonizing_steps == 5 and harmonized.pool_repeats is False
+    assert harmonized.steps == 100 and harmonized.pool_sigma == 2.0
+    assert GenerateSpec(preset="harmonized", harmonizing_steps=3).harmonizing_steps == 3
+    default = GenerateSpec()
+    assert default.harmonizing_steps == 1 and default.pool_repeats is True
+
+
+def test_identity_hashes_survive_new_fields():
+    """Fields added since run folders existed leave the hashes alone at their neutral value,
+    so that upgrading rvegen does not retrain or resample finished runs."""
+    from rvegen.spec import Spec
+
+    spec = Spec.model_validate({"data": {"source": "x.npy"}})
+    # the hashes from before data.sources, model.encoding, generate.plane_block
+    # and generate.pool_repeats existed
+    assert spec.section_hash("data") == \
+        "52a67283e73b9bdbb6d1af2671f7f6871229810ccc4c8d924fe4f4537a075aa4"
+    assert spec.section_hash("model") == \
+        "8e4d5bcaeeab05d788833808f4555e72f6defdf4e4b1b7a14f7325cd6f1cbe1d"
+    assert spec.section_hash("generate") == \
+        "20d3029b555ba721fd360d073e598f57c46a32992b88228ebee332de4b4a05ef"
+    ordinal = Spec.model_validate({"data": {"source": "x.npy"}, "model": {"encoding": "ordinal"}})
+    assert ordinal.section_hash("model") != spec.section_hash("model")

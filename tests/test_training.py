@@ -101,3 +101,28 @@ def test_checkpoint_errors(write_spec, tmp_path):
     with pytest.raises(CheckpointError, match="train.init_from was trained with backbone"):
         train(ds, small, spec.train, tmp_path / "n", spec.seed, "fp2", init_from=out,
               progress=False)
+
+
+def test_ordinal_encoding_is_one_channel_and_kept_in_the_checkpoint(tmp_path):
+    import numpy as np
+
+    import rvegen
+
+    image = np.zeros((48, 48), np.uint8)
+    image[:, 16:32], image[:, 32:] = 1, 2
+    ds = rvegen.Dataset.from_array(image, phases=3, patch_size=16, num_patches=16)
+    spec = rvegen.Spec.model_validate({"data": {"source": "x", "phases": 3},
+                                       "model": {"preset": "tiny", "timesteps": 40,
+                                                 "encoding": "ordinal"},
+                                       "train": {"steps": 2, "batch_size": 4}})
+    out = train(ds, spec.model, spec.train, tmp_path / "o", 0, "fp", progress=False)
+    model = load_model(out)
+    assert model.encoding == "ordinal" and model.channels == 1
+    assert read_checkpoint(out)["backbone_config"]["channels"] == 1
+    volumes = rvegen.sample_volumes(model, 1, {"size": 16, "steps": 3}, ds.fractions)
+    counts = np.bincount(volumes[0].labels.ravel(), minlength=3) / 16**3
+    np.testing.assert_allclose(counts, ds.fractions, atol=0.01)  # fraction guidance
+    # a one-hot run cannot start from it (the backbone's channels differ first)
+    one_hot = spec.model.model_copy(update={"encoding": "one_hot"})
+    with pytest.raises(CheckpointError, match="train.init_from"):
+        train(ds, one_hot, spec.train, tmp_path / "h", 0, "fp2", init_from=out, progress=False)

@@ -13,7 +13,11 @@ phase of interest (the minority phase), along each axis z / y / x separately:
   the median error of 20 ensembles of as many real sub-volumes;
 * the mean chord length along the axis, generated against real.
 
-Both models get the same training (steps, batch, patches); nothing is tuned on the
+Where ``<case>_micrographs.yaml`` exists, a third row: one model per plane trained on
+THREE orthogonal micrographs only (``data.sources``), the central section of each plane
+family of the stack's training part, cut here before ingest.
+
+All models get the same training (steps, batch, patches); nothing is tuned on the
 held-out block. Prints a table and writes it to benchmarks/results/anisotropy.txt.
 """
 
@@ -50,6 +54,18 @@ def ensure_trained(spec: Path) -> None:
             subprocess.run([sys.executable, "-m", "rvegen", stage, str(spec)], check=True)
 
 
+def ensure_micrographs(spec: Path, stack: np.ndarray) -> None:
+    """The xy, xz and yz central sections of ``stack`` where the spec's sources point."""
+    loaded = rvegen.load_spec(spec)
+    c = [s // 2 for s in stack.shape]
+    sections = {"xy": stack[c[0]], "xz": stack[:, c[1], :], "yz": stack[:, :, c[2]]}
+    for plane, image in sections.items():
+        path = loaded.resolve(getattr(loaded.data.sources, plane))
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, image)
+
+
 def crops(block: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Random SIZE^3 sub-volumes of the held-out block."""
     out = []
@@ -78,10 +94,14 @@ def errors(ref: dict, got: dict) -> dict[str, dict[str, float]]:
 
 
 def score_case(case: str, count: int) -> list[str]:
-    specs = {mode: HERE / f"{case}_{mode}.yaml" for mode in ("iso", "planes")}
+    specs = {mode: HERE / f"{case}_{mode}.yaml" for mode in ("iso", "planes", "micrographs")}
+    specs = {mode: spec for mode, spec in specs.items() if spec.exists()}
+    ensure_trained(specs["iso"])
+    ds = rvegen.load_dataset(run_folder(specs["iso"]) / "dataset.h5")
+    if "micrographs" in specs:
+        ensure_micrographs(specs["micrographs"], ds.source)
     for spec in specs.values():
         ensure_trained(spec)
-    ds = rvegen.load_dataset(run_folder(specs["iso"]) / "dataset.h5")
     phase = int(np.argmin(ds.fractions))
     rng = np.random.default_rng(0)
     ref = axis_curves(crops(ds.holdout, 64, rng), phase)
@@ -92,8 +112,11 @@ def score_case(case: str, count: int) -> list[str]:
     for mode, spec in specs.items():
         model = rvegen.load_model(run_folder(spec) / "model" / "model.pt")
         cfg = rvegen.load_spec(spec).generate.model_dump()
-        volumes = rvegen.sample_volumes(model, count, {**cfg, "size": SIZE}, ds.fractions, 0)
-        label = "one model per plane" if mode == "planes" else "one model (isotropic)"
+        # the fractions the model's own training data has (three sections are not the stack)
+        fractions = rvegen.load_dataset(run_folder(spec) / "dataset.h5").fractions
+        volumes = rvegen.sample_volumes(model, count, {**cfg, "size": SIZE}, fractions, 0)
+        label = {"iso": "one model (isotropic)", "planes": "one model per plane",
+                 "micrographs": "per plane, 3 micrographs"}[mode]
         rows[label] = errors(ref, axis_curves([v.labels for v in volumes], phase))
     lines = [f"## {case}: phase {phase} ({ds.fractions[phase]:.3f}), {count} volumes of "
              f"{SIZE}^3, per axis: S2 % / L % / mean chord (voxels)",

@@ -119,14 +119,18 @@ def _auto(record: str | None) -> str:
 
 
 def _axes(r: dict[str, Any]) -> str:
-    """Per-axis S2 and L(z) errors z / y / x (mean over volumes), real samples' beside."""
+    """Per-axis S2 and L(z) errors z / y / x: of the ensemble's mean curve beside the
+    per-axis floor (ensembles of as many real samples), or, in reports that predate it,
+    the mean over volumes beside single real samples'."""
     out = []
+    ensemble = "real_ensemble" in r["per_axis"]
     for name, key in (("S2", "s2"), ("L", "lineal_path")):
-        g = r["per_axis"]["generated"]
+        g = r["per_axis"]["ensemble" if ensemble else "generated"]
         cell = f"{name} " + " / ".join(f"{g[a][key]:.1f}" for a in "zyx")
-        real = r["per_axis"].get("real_median")
+        real = r["per_axis"].get("real_ensemble" if ensemble else "real_median")
         if real:
-            cell += " (real " + " / ".join(f"{real[a][key]:.1f}" for a in "zyx") + ")"
+            label = "floor" if ensemble else "real"
+            cell += f" ({label} " + " / ".join(f"{real[a][key]:.1f}" for a in "zyx") + ")"
         out.append(cell)
     return "; ".join(out)
 
@@ -146,7 +150,10 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
         "samples against real 2D crops (for stacks also: the volumes' slices against the same",
         "2D reference). Euler = Euler characteristic per 1000 voxels (3D) or pixels (per plane);",
         "cluster = fraction of the phase in its largest connected cluster; beside each, the range",
-        "of the same ensemble means over the 5 real ensembles. Paper: 64^3 volumes, 640,000",
+        "of the same ensemble means over the 5 real ensembles. Per axis: the error of the",
+        "ensemble's mean curve along z / y / x beside the per-axis floor ('floor'); rows whose",
+        "report predates it give the mean single-volume error beside single real samples'",
+        "('real'). Paper: 64^3 volumes, 640,000",
         "network evaluations each; ours: 32^3 volumes on a 2-core CPU. How the settings were",
         "chosen, and what limits each case: README.md here.",
         "",

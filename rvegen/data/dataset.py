@@ -56,6 +56,12 @@ class Dataset:
         return int(self.patches.shape[-1])
 
     @property
+    def plane_images(self) -> bool:
+        """2D data given as three orthogonal micrographs: ``source[a]`` is the image of
+        the plane normal to axis a (xy, xz, yz), the reference of those slices."""
+        return self.kind == "image" and "plane_images" in self.meta
+
+    @property
     def images(self) -> np.ndarray:
         """2D data as a stack of images (N, y, x)."""
         return self.source if self.source.ndim == 3 else self.source[None]
@@ -120,6 +126,25 @@ class Dataset:
         spec = DataSpec(source="<in-memory array>", **data)
         meta = {"source_path": "<in-memory array>", "reader": "array"}
         return prepare(np.asarray(array), spec, "array", meta, np.random.default_rng(seed))
+
+
+    @classmethod
+    def from_planes(cls, xy: np.ndarray, xz: np.ndarray, yz: np.ndarray, seed: int = 0,
+                    **data: Any) -> "Dataset":
+        """A dataset from three orthogonal 2D micrographs in memory (``data.sources``).
+
+        Each image's rows and columns are its plane's axes in (z, y, x) order: xy rows y /
+        columns x, xz rows z / columns x, yz rows z / columns y. ``data`` are fields of
+        the spec's data section (``per_plane=True`` for one model per plane family).
+        """
+        from ..spec import DataSpec
+        from .ingest import prepare_planes
+
+        spec = DataSpec(sources={p: f"<{p} array>" for p in ("xy", "xz", "yz")}, **data)
+        meta = {"source_path": "<in-memory arrays>", "reader": "array"}
+        return prepare_planes([np.asarray(a) for a in (xy, xz, yz)], spec,
+                              ["xy array", "xz array", "yz array"], meta,
+                              np.random.default_rng(seed))
 
 
 def file_sha256(path: Path) -> str:

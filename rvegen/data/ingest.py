@@ -21,6 +21,9 @@ from .dataset import Dataset, file_sha256
 from .readers import check_source, reader_for
 from .segment import downscale, segment
 
+#: the plane of each of data.sources' images, in the order of the axis each is normal to
+PLANE_IMAGES = ("xy", "xz", "yz")
+
 
 def random_crops(
     planes: list[np.ndarray] | np.ndarray, n: int, count: int, rng: np.random.Generator
@@ -91,9 +94,15 @@ def _read(data: DataSpec, base_dir: Path, rng: np.random.Generator,
         name = f"synthetic {data.synthetic.kind}"
         return make(data.synthetic, rng), {"source_path": name, "source_sha256": digest,
                                            "synthetic": json.dumps(cfg)}, name
-    path = Path(data.source)
+    return _read_file(data.source, data, base_dir, plugins)
+
+
+def _read_file(source: str, data: DataSpec, base_dir: Path, plugins: Registry,
+               field: str = "data.source") -> tuple[np.ndarray, dict, str]:
+    """One file's array, its provenance, and its name."""
+    path = Path(source)
     path = path if path.is_absolute() else base_dir / path
-    check_source(path)
+    check_source(path, field)
     reader_name = reader_for(path) if data.reader == "auto" else data.reader
     read = plugins.get("reader", reader_name, "data.reader")
     array = np.asarray(read(path, data))
@@ -126,8 +135,81 @@ def ingest(data: DataSpec, base_dir: Path, seed: int = 0,
         For a missing, corrupt or unusable file, with its name and what to do.
     """
     rng = np.random.default_rng(seed)
-    array, meta, name = _read(data, base_dir, rng, plugins or default_registry())
+    plugins = plugins or default_registry()
+    if data.sources is not None:
+        read = [_read_file(getattr(data.sources, p), data, base_dir, plugins,
+                           f"data.sources.{p}") for p in PLANE_IMAGES]
+        meta = {"source_path": "; ".join(f"{p}: {m['source_path']}"
+                                         for p, (_, m, _) in zip(PLANE_IMAGES, read)),
+                "source_sha256": hashlib.sha256("".join(
+                    m["source_sha256"] for _, m, _ in read).encode()).hexdigest(),
+                "reader": read[0][1]["reader"]}
+        return prepare_planes([a for a, _, _ in read], data, [n for _, _, n in read], meta, rng)
+    array, meta, name = _read(data, base_dir, rng, plugins)
     return prepare(array, data, name, meta, rng)
+
+
+def _label(array: np.ndarray, data: DataSpec, name: str) -> tuple[np.ndarray, dict]:
+    """Phase labels of one 2D image (segmented, then downscaled)."""
+    seg = data.segmentation
+    labels, seg_meta = segment(array, seg.method, data.phases, name, seg.thresholds,
+                               seg.denoise, seg.denoise_size)
+    if data.downscale > 1:
+        labels = downscale(labels, data.downscale, data.phases)
+    return labels, seg_meta
+
+
+def prepare_planes(arrays: list[np.ndarray], data: DataSpec, names: list[str], meta: dict,
+                   rng: np.random.Generator) -> Dataset:
+    """The dataset of three orthogonal micrographs (xy, xz, yz: ``data.sources``).
+
+    An equal share of the patches is cut from each image (with ``data.per_plane`` each
+    patch keeps its plane, so that each plane family trains its own model). The stored
+    source is the three labelled images cut to their common centre, one per plane
+    (``Dataset.plane_images``): validation compares the slices normal to axis a with
+    image a.
+    """
+    n = data.patch_size
+    labelled, seg_metas = [], []
+    for array, name in zip(arrays, names):
+        array = np.squeeze(array)
+        if array.ndim != 2 or array.size == 0:
+            raise InputError(f"{name}: data.sources needs 2D micrographs, got an array of "
+                             f"shape {array.shape}")
+        labels, seg_meta = _label(array, data, name)
+        if min(labels.shape) < n:
+            raise InputError(f"{name}: shape {labels.shape} (after downscale) is smaller "
+                             f"than data.patch_size {n}; use a smaller patch_size")
+        labelled.append(labels)
+        seg_metas.append(seg_meta)
+    shares = [data.num_patches // 3 + (a < data.num_patches % 3) for a in range(3)]
+    per_axis = [random_crops([im], n, k, rng) for im, k in zip(labelled, shares)]
+    patch_planes = (np.concatenate([np.full(len(p), a, np.uint8) for a, p in enumerate(per_axis)])
+                    if data.per_plane else None)
+    h = min(im.shape[0] for im in labelled)
+    w = min(im.shape[1] for im in labelled)
+    source = np.stack([_centre(im, h, w) for im in labelled])
+    # each plane family weighs the same in a volume, whatever the images' sizes
+    fractions = np.mean([np.bincount(im.ravel(), minlength=data.phases) / im.size
+                         for im in labelled], axis=0)
+    meta.update(seg_metas[0])
+    meta.update({
+        "plane_images": " ".join(PLANE_IMAGES),
+        "plane_segmentation": json.dumps(seg_metas),
+        "volume_fractions": fractions.tolist(),
+        "augment": data.augment,
+        "slice_axes": [0, 1, 2],
+        "downscale": data.downscale,
+        "rvegen_version": __version__,
+    })
+    meta = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in meta.items()}
+    return Dataset(np.concatenate(per_axis), source, "image", data.phases, data.voxel_size,
+                   data.unit, None, meta, patch_planes)
+
+
+def _centre(image: np.ndarray, h: int, w: int) -> np.ndarray:
+    y, x = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
+    return image[y : y + h, x : x + w]
 
 
 def prepare(array: np.ndarray, data: DataSpec, name: str, meta: dict,

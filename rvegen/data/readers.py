@@ -193,7 +193,7 @@ READERS = {
 }
 
 
-def check_source(path: Path) -> None:
+def check_source(path: Path, field: str = "data.source") -> None:
     """Refuse what cannot be a data source before anything reads or hashes it.
 
     Raises
@@ -203,9 +203,9 @@ def check_source(path: Path) -> None:
         never end).
     """
     if not path.exists():
-        raise InputError(f"{path}: data.source file not found")
+        raise InputError(f"{path}: {field} file not found")
     if not (path.is_file() or path.is_dir()):
-        raise InputError(f"{path}: data.source must be a regular file or a folder, not a "
+        raise InputError(f"{path}: {field} must be a regular file or a folder, not a "
                          "device, pipe or socket")
 
 

@@ -17,6 +17,7 @@ from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import CheckpointError, RvegenError
 from ..plugins import Registry, registry as default_registry
+from .encoding import channels_for
 from .planes import PlaneModels, plane_networks
 from .schedule import Schedule
 
@@ -70,19 +71,19 @@ class LoadedModel:
     meta: dict[str, Any]
 
     @property
+    def encoding(self) -> str:
+        """How K > 2 phases are encoded: "one_hot" (K channels) or "ordinal" (one)."""
+        return str(self.meta.get("encoding", "one_hot"))
+
+    @property
     def channels(self) -> int:
-        """Channels the network sees: 1 for binary data, K otherwise."""
-        return channels_for(self.phases)
+        """Channels the network sees: 1 for binary or ordinal data, K for one-hot."""
+        return channels_for(self.phases, self.encoding)
 
     @property
     def per_plane(self) -> bool:
         """One network per plane family (anisotropic data)."""
         return plane_networks(self.net) is not None
-
-
-def channels_for(phases: int) -> int:
-    """Model channels for K phases: one (labels mapped to -1/+1) when binary, else K."""
-    return 1 if phases == 2 else phases
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
@@ -161,7 +162,8 @@ def model_from_payload(ckpt: dict[str, Any], path: Path | str,
     if prediction != "eps":
         net = EpsilonView(net, schedule, prediction).eval()
     meta = {k: ckpt[k] for k in ("rvegen_version", "step", "backbone_config", "train_seconds",
-                                 "train_cpu_seconds", "prediction", "planes") if k in ckpt}
+                                 "train_cpu_seconds", "prediction", "planes", "encoding")
+            if k in ckpt}
     return LoadedModel(net, schedule, ckpt["image_size"], ckpt["phases"], ckpt["backbone"], meta)
 
 

@@ -6,22 +6,42 @@ import torch
 import torch.nn.functional as F
 
 
-def labels_to_model(labels: torch.Tensor, phases: int) -> torch.Tensor:
+#: How K > 2 phases become model channels: K one-hot channels, or one ordinal channel
+ENCODINGS = ("one_hot", "ordinal")
+
+
+def channels_for(phases: int, encoding: str = "one_hot") -> int:
+    """Model channels for K phases: one when binary or ordinal, else K (one-hot)."""
+    return 1 if phases == 2 or encoding == "ordinal" else phases
+
+
+def levels(phases: int) -> torch.Tensor:
+    """Model-space value of each phase in one channel: -1 + 2k / (K - 1)."""
+    return torch.linspace(-1.0, 1.0, phases)
+
+
+def labels_to_model(labels: torch.Tensor, phases: int, encoding: str = "one_hot") -> torch.Tensor:
     """(B, n, n) integer labels -> (B, C, n, n) in [-1, 1].
 
     Binary data gives one channel (phase 0 -> -1, phase 1 -> +1); K > 2 phases give K
-    one-hot channels scaled to -1/+1.
+    one-hot channels scaled to -1/+1, or with ``encoding="ordinal"`` one channel holding
+    the phase's level (-1 + 2k / (K - 1)).
     """
-    if phases == 2:
-        return labels.float().unsqueeze(1) * 2.0 - 1.0
+    if channels_for(phases, encoding) == 1:
+        return levels(phases)[labels.long()].unsqueeze(1)
     one_hot = F.one_hot(labels.long(), phases).movedim(-1, 1)
     return one_hot.float() * 2.0 - 1.0
 
 
-def model_to_labels(x: torch.Tensor, phases: int, channel_dim: int = 0) -> torch.Tensor:
-    """Model-space values -> uint8 labels: threshold at 0 (binary) or argmax (K phases)."""
+def model_to_labels(x: torch.Tensor, phases: int, channel_dim: int = 0,
+                    encoding: str = "one_hot") -> torch.Tensor:
+    """Model-space values -> uint8 labels: the nearest level (binary: threshold at 0;
+    ordinal) or the argmax (one-hot)."""
     if phases == 2:
         return (x.squeeze(channel_dim) > 0).to(torch.uint8)
+    if encoding == "ordinal":
+        k = torch.round((x.squeeze(channel_dim) + 1.0) * (phases - 1) / 2.0)
+        return k.clamp(0, phases - 1).to(torch.uint8)
     return x.argmax(dim=channel_dim).to(torch.uint8)
 
 

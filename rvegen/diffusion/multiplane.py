@@ -35,7 +35,7 @@ Two additions make the 3D volume coherent (``benchmarks/sampling.py`` measures t
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -45,6 +45,7 @@ from torch import nn
 
 from ..device import autocast, memory_format
 from ..progress import progress_bar
+from .encoding import channels_for, levels
 from .planes import plane_networks
 from .schedule import Schedule, strided_steps
 
@@ -67,6 +68,8 @@ class SamplerSettings:
     #: "cycle": yz, xz, xy, yz, ... (the paper); "palindrome": yz, xz, xy, xy, xz, yz, ...
     #: (each plane as often first as last); "random": a fresh random order every three steps
     plane_order: str = "cycle"
+    #: denoising passes on one plane before the next plane takes over (1: the paper)
+    plane_block: int = 1
     periodic: bool = False
     batch_slices: int = 256
     method: str = "ddpm"
@@ -76,6 +79,8 @@ class SamplerSettings:
     pool_sigma: float = 0.0
     #: noise-to-signal ratio below which the pooling width tapers linearly to zero
     pool_taper: float = 0.8
+    #: pool on the harmonizing repeats of a step too (False: on its first pass only)
+    pool_repeats: bool = True
     #: shift the x0 prediction at every step so that target_fraction of voxels is phase 1
     fraction_guidance: bool = False
     #: start from q(x_T)'s mean (the data's mean at the terminal SNR) instead of zero
@@ -201,6 +206,34 @@ def guide_fraction(x0: torch.Tensor, fraction: float) -> torch.Tensor:
     return x0 - 0.5 * (tau + upper)
 
 
+def guide_levels(x0: torch.Tensor, fractions: list[float]) -> torch.Tensor:
+    """Remap an ordinal x0 (1, z, y, x) so that its nearest levels hold the given fraction
+    of each phase (K > 2): the K-phase analogue of :func:`guide_fraction`.
+
+    Voxels keep their ranking; the value at each cumulative-fraction quantile moves to
+    the decision boundary between two levels, values between quantiles move linearly,
+    and values beyond the outer quantiles shift with them.
+    """
+    k = len(fractions)
+    flat = x0.reshape(-1).double()
+    cum = np.clip(np.cumsum(fractions)[:-1], 0.0, 1.0)
+    # numpy: torch.quantile refuses inputs over 2**24 elements (a 256^3 volume)
+    q = torch.from_numpy(np.quantile(flat.cpu().numpy(), cum)).to(flat.device)
+    # strictly increasing, so that every segment has a slope
+    q = q + torch.arange(k - 1, dtype=torch.float64, device=flat.device) * 1e-9
+    # decision boundaries between neighbouring levels -1 + 2j / (k - 1)
+    steps = torch.arange(1, k, dtype=torch.float64, device=flat.device)
+    bounds = -1.0 + (2.0 * steps - 1.0) / (k - 1)
+    i = torch.bucketize(flat, q).clamp(1, k - 2)  # the segment between two quantiles
+    lo, hi = q[i - 1], q[i]
+    slope = (bounds[i] - bounds[i - 1]) / (hi - lo)
+    inner = bounds[i - 1] + (flat - lo) * slope
+    below, above = flat < q[0], flat > q[-1]
+    out = torch.where(below, flat - q[0] + bounds[0],
+                      torch.where(above, flat - q[-1] + bounds[-1], inner))
+    return out.to(x0.dtype).view_as(x0)
+
+
 def guide_fractions(x0: torch.Tensor, fractions: list[float], iterations: int = 60) -> torch.Tensor:
     """Shift each channel of a one-hot x0 (K, z, y, x) so that the argmax labels hold the
     given fraction of each phase (within a voxel or so per phase).
@@ -244,17 +277,29 @@ def initial_noise(
     return np.sqrt(a_T) * mean.to(dtype).view(view) + np.sqrt(1.0 - a_T) * z
 
 
-def data_mean(phases: int, fractions: list[float] | None) -> torch.Tensor | None:
-    """E[x0] in model space per channel, from the phase fractions (None if unknown)."""
+def data_mean(phases: int, fractions: list[float] | None,
+              channels: int | None = None) -> torch.Tensor | None:
+    """E[x0] in model space per channel, from the phase fractions (None if unknown).
+
+    ``channels``: 1 for binary or ordinal data, K (the default for K > 2) for one-hot.
+    """
     if fractions is None:
         return None
     f = torch.tensor(fractions, dtype=torch.float64)
-    return (2.0 * f[1:2] - 1.0) if phases == 2 else (2.0 * f - 1.0)
+    if (channels or channels_for(phases)) == 1:  # one channel: the mean level
+        return (levels(phases).double() * f).sum().view(1)
+    return 2.0 * f - 1.0
 
 
 def plane_sequence(settings: SamplerSettings, length: int,
                    generator: torch.Generator) -> list[int]:
-    """The fixed axis of each denoising pass, in the order ``settings.plane_order`` asks."""
+    """The fixed axis of each denoising pass, in the order ``settings.plane_order`` asks,
+    each plane held for ``settings.plane_block`` consecutive passes."""
+    block = max(1, settings.plane_block)
+    if block > 1:
+        single = replace(settings, plane_block=1)
+        return [a for a in plane_sequence(single, -(-length // block), generator)
+                for _ in range(block)][:length]
     if settings.plane_order == "palindrome":
         period = list(PLANE_AXES) + list(PLANE_AXES[::-1])
         return [period[i % 6] for i in range(length)]
@@ -336,13 +381,16 @@ def multiplane_sample(
             repeats = settings.harmonizing_steps if s > 0 else 1
             sigma = pool_width(settings, schedule, t)
             for h in range(repeats):
+                width = sigma if h == 0 or settings.pool_repeats else 0.0
                 axes = PLANE_AXES if settings.fusion else (
                     sequence[plane] if settings.cycle_planes else PLANE_AXES[0],)
                 if alters_x0:
-                    x0 = sum(pooled.x0(x, t, axis, sigma) for axis in axes) / len(axes)
+                    x0 = sum(pooled.x0(x, t, axis, width) for axis in axes) / len(axes)
                     if guided:
-                        x0 = (guide_fraction(x0, settings.target_fraction) if channels == 1
-                              else guide_fractions(x0, settings.target_fractions))
+                        x0 = (guide_fraction(x0, settings.target_fraction)
+                              if settings.target_fraction is not None else
+                              guide_levels(x0, list(settings.target_fractions)) if channels == 1
+                              else guide_fractions(x0, list(settings.target_fractions)))
                     eps = schedule.eps_from_x0(x, x0, t)
                 else:
                     eps = denoise(x, t, axes[0])
@@ -438,7 +486,7 @@ def sample_volume(
     start = time.perf_counter()
     x, evaluations = multiplane_sample(
         net, schedule, channels, size, settings, generator, device, progress, desc,
-        start_mean=data_mean(phases, fractions),
+        start_mean=data_mean(phases, fractions, channels),
     )
     info = SampleInfo(int(seed), evaluations, time.perf_counter() - start, asdict(settings))
     return x, info

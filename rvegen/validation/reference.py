@@ -52,18 +52,26 @@ def real_samples(
     """Real samples shaped like a generated volume, and where they come from.
 
     From a stack: random size^3 sub-volumes (of the held-out part when there is one).
-    From 2D data: ``size`` random size x size crops of random images stacked along axis 0.
+    From 2D data: ``size`` random size x size crops of random images stacked along axis 0;
+    from three plane micrographs (``ds.plane_images``) one such stack per image,
+    (3, size, size, size), in the order xy, xz, yz.
     """
     src, where = reference_source(ds, size)
     out = []
+    k = independent_sections(ds, size) if ds.kind != "stack" else 0
+    repeat = np.arange(size) * max(k, 1) // size  # each of k crops size / k times
+
+    def crops(images: np.ndarray) -> np.ndarray:
+        return random_crops(images, size, k, rng)[repeat]
+
     for _ in range(count):
         if ds.kind == "stack":
             z, y, x = (rng.integers(s - size + 1) for s in src.shape)
             out.append(src[z : z + size, y : y + size, x : x + size])
+        elif ds.plane_images:
+            out.append(np.stack([crops(src[a : a + 1]) for a in range(3)]))
         else:
-            k = independent_sections(ds, size)
-            crops = random_crops(src, size, k, rng)
-            out.append(crops[np.arange(size) * k // size])  # each crop size / k times
+            out.append(crops(src))
     return out, where
 
 

@@ -203,14 +203,41 @@ def _shape(labels: np.ndarray, phase: int, three_d: bool) -> dict[str, Any]:
 
 
 def _real_shape(sample: np.ndarray, phase: int, three_d: bool) -> dict[str, Any]:
-    """Morphology of a real sample: 3D, or per plane of its stacked crops."""
-    return describe_shape(sample, phase) if three_d else _plane_shape(sample, phase, 0)
+    """Morphology of a real sample: 3D, or per plane of its stacked crops (the mean over
+    the three images' stacks for plane micrographs)."""
+    if three_d:
+        return describe_shape(sample, phase)
+    if sample.ndim == 4:
+        return _mean_nested([_plane_shape(s, phase, 0) for s in sample])
+    return _plane_shape(sample, phase, 0)
 
 
 def _per_axis(labels: np.ndarray, phase: int, max_r: int) -> dict[str, dict[str, np.ndarray]]:
     return {a: {"s2": two_point_correlation_axis(labels, phase, i, max_r),
                 "lineal_path": lineal_path_axis(labels, phase, i, max_r)}
             for a, i in AXES.items()}
+
+
+def _per_axis_planes(sample: np.ndarray, phase: int,
+                     max_r: int) -> dict[str, dict[str, np.ndarray]]:
+    """Per-axis curves of a real sample of plane micrographs (3, m, m, m): image a's crops
+    run along the two axes other than a, in (z, y, x) order; each axis is in two images."""
+    names = list(AXES)
+    found: dict[str, list[dict[str, np.ndarray]]] = {}
+    for a, stack in enumerate(sample):
+        for dim, axis in zip((1, 2), [i for i in range(3) if i != a]):
+            found.setdefault(names[axis], []).append(
+                {"s2": two_point_correlation_axis(stack, phase, dim, max_r),
+                 "lineal_path": lineal_path_axis(stack, phase, dim, max_r)})
+    return {n: {m: np.mean([c[m] for c in found[n]], axis=0) for m in CURVE_AXES}
+            for n in names}
+
+
+def _real_per_axis(sample: np.ndarray, phase: int,
+                   max_r: int) -> dict[str, dict[str, np.ndarray]]:
+    """Per-axis curves of a real sample: a sub-volume, a crop stack or plane micrographs."""
+    return (_per_axis_planes(sample, phase, max_r) if sample.ndim == 4
+            else _per_axis(sample, phase, max_r))
 
 
 def _describe_task(job: tuple) -> tuple:
@@ -236,9 +263,18 @@ class _Setup:
 
     def describe_real(self, samples: list[np.ndarray]) -> list[Descriptors]:
         # real samples: whole sub-volumes in 3D; sets of crops along axis 0 per plane in 2D
-        axis = None if self.three_d else 0
-        return [describe(s, self.phases, self.metrics, self.max_r, axis, self.options)
+        # (plane micrographs: one set per image, averaged as a volume's three planes are)
+        if self.three_d:
+            return [describe(s, self.phases, self.metrics, self.max_r, None, self.options)
+                    for s in samples]
+        return [mean_descriptors(self.describe_planes(s)) if s.ndim == 4 else
+                describe(s, self.phases, self.metrics, self.max_r, 0, self.options)
                 for s in samples]
+
+    def describe_planes(self, sample: np.ndarray) -> list[Descriptors]:
+        """Each image's crop set of a plane-micrograph sample, in the order xy, xz, yz."""
+        return [describe(s, self.phases, self.metrics, self.max_r, 0, self.options)
+                for s in sample]
 
     def errors(self, ref: Descriptors, d: Descriptors) -> dict[str, float]:
         return errors(ref, d, self.metrics)
@@ -257,6 +293,14 @@ class _Real:
     floor: dict[str, float]
     floor_range: dict[str, dict[str, list[float]]]
     axis_reference: dict[str, dict[str, np.ndarray]]
+    #: per axis, the median error of the mean curve of ensembles of fresh real samples
+    axis_floor: dict[str, dict[str, float]]
+    #: plane micrographs: each plane's own reference (else every plane has ``reference``)
+    plane_reference: dict[str, Descriptors] | None = None
+
+    def plane_reference_of(self, plane: str) -> Descriptors:
+        """The reference of one plane's slices."""
+        return (self.plane_reference or {}).get(plane, self.reference)
 
 
 def _setup(volumes: list[Volume], dataset: Dataset, cfg: ValidateSpec, seed: int,
@@ -286,8 +330,9 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
     reference = mean_descriptors(real_desc)
     calib, _ = real_samples(dataset, st.size, cfg.reference_samples, st.rng)
     calib_errors = [st.errors(reference, d) for d in st.describe_real(calib)]
-    draws = [mean_descriptors(st.describe_real(real_samples(dataset, st.size, count, st.rng)[0]))
-             for _ in range(cfg.floor_draws)]
+    draw_samples = [real_samples(dataset, st.size, count, st.rng)[0]
+                    for _ in range(cfg.floor_draws)]
+    draws = [mean_descriptors(st.describe_real(samples)) for samples in draw_samples]
     draw_errors = [st.errors(reference, d) for d in draws]
     floor = {k: float(np.median([e[k] for e in draw_errors])) for k in draw_errors[0]}
     scalars = [n for n, m in st.metrics.items() if m.kind == "scalar"]
@@ -295,16 +340,32 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
                                 float(np.max([d.values[p][n] for d in draws]))]
                             for n in scalars} for p in st.phases}
     # per-axis curves of the phase of interest show anisotropy that radial means hide: in
-    # 3D against real sub-volumes, for 2D data against the in-plane mean
-    curves = [_per_axis(s, st.poi, st.max_r) for s in reals]
-    if st.three_d:
-        axis_ref = {a: {m: np.mean([c[a][m] for c in curves], axis=0) for m in CURVE_AXES}
+    # 3D against real sub-volumes, for plane micrographs against the images that hold the
+    # axis, for other 2D data against the in-plane mean
+    plane_images = dataset.plane_images
+    own_axes = st.three_d or plane_images
+
+    def axis_mean(samples: list[np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+        curves = [_real_per_axis(s, st.poi, st.max_r) for s in samples]
+        if own_axes:
+            return {a: {m: np.mean([c[a][m] for c in curves], axis=0) for m in CURVE_AXES}
                     for a in AXES}
-    else:
-        axis_ref = {a: {m: np.mean([c[b][m] for c in curves for b in ("y", "x")], axis=0)
-                        for m in CURVE_AXES} for a in AXES}
+        return {a: {m: np.mean([c[b][m] for c in curves for b in ("y", "x")], axis=0)
+                    for m in CURVE_AXES} for a in AXES}
+
+    axis_ref = axis_mean(reals)
+    # per-axis floor: the same ensembles of fresh real samples, their mean curve per axis
+    axis_floor_draws = [_axis_curve_errors(axis_ref, axis_mean(samples))
+                        for samples in draw_samples]
+    axis_floor = {a: {m: float(np.median([e[a][m] for e in axis_floor_draws]))
+                      for m in CURVE_AXES} for a in AXES}
+    plane_ref = None
+    if plane_images:  # image a is the reference of the slices normal to axis a
+        per_image = [st.describe_planes(s) for s in reals]
+        plane_ref = {name: mean_descriptors([d[axis] for d in per_image])
+                     for name, axis in PLANES.items()}
     return _Real(reals, where, real_desc, reference, calib, calib_errors, floor, floor_range,
-                 axis_ref)
+                 axis_ref, axis_floor, plane_ref)
 
 
 def _gate(cfg: ValidateSpec, real: _Real, st: _Setup) -> gates.Gate:
@@ -316,21 +377,28 @@ def _gate(cfg: ValidateSpec, real: _Real, st: _Setup) -> gates.Gate:
                            f"volume_fraction/{poi}": t.volume_fraction})
 
 
+def _axis_curve_errors(ref: dict[str, dict[str, np.ndarray]],
+                       curves: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, float]]:
+    return {a: {m: error_rate(ref[a][m], curves[a][m]) for m in CURVE_AXES} for a in AXES}
+
+
 def _axis_errors(real: _Real, curves: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, float]]:
-    return {a: {m: error_rate(real.axis_reference[a][m], curves[a][m]) for m in CURVE_AXES}
-            for a in AXES}
+    return _axis_curve_errors(real.axis_reference, curves)
 
 
 def _score_volumes(st: _Setup, real: _Real, gate: gates.Gate, volumes: list[Volume],
-                   mapper: Any, on_volume: Any) -> tuple[list[dict[str, Any]], list[Descriptors]]:
-    """Per volume: errors, per-plane and per-axis errors, morphology, verdict."""
+                   mapper: Any, on_volume: Any) -> tuple[list[dict[str, Any]], list[Descriptors],
+                                                         list[dict[str, Any]]]:
+    """Per volume: errors, per-plane and per-axis errors, morphology, verdict; and each
+    volume's descriptors and per-axis curves."""
     jobs = [(vol, st.three_d, st.phases, st.metrics, st.max_r, st.options, st.poi)
             for vol in volumes]
     described = {out[0]: out[1:] for out in (mapper or map)(_describe_task, jobs)}
-    results, descriptors = [], []
+    results, descriptors, axis_curves = [], [], []
     for vol in volumes:
         d, planes, shapes, curves = described[vol.name]
         descriptors.append(d)
+        axis_curves.append(curves)
         errs = st.errors(real.reference, d)
         accepted, reasons = gate.judge(errs)
         result = {
@@ -339,7 +407,8 @@ def _score_volumes(st: _Setup, real: _Real, gate: gates.Gate, volumes: list[Volu
             "evaluations": vol.attrs.get("evaluations"),
             "seconds": vol.attrs.get("seconds"),
             "errors": by_phase(errs),
-            "per_plane": {p: by_phase(st.errors(real.reference, pd)) for p, pd in planes.items()},
+            "per_plane": {p: by_phase(st.errors(real.plane_reference_of(p), pd))
+                          for p, pd in planes.items()},
             "per_axis": _axis_errors(real, curves),
             "morphology": shapes,
             "accepted": accepted,
@@ -348,14 +417,22 @@ def _score_volumes(st: _Setup, real: _Real, gate: gates.Gate, volumes: list[Volu
         results.append(result)
         if on_volume is not None:
             on_volume(vol.name, result, vol.labels)
-    return results, descriptors
+    return results, descriptors, axis_curves
 
 
-def _isotropy(st: _Setup, real: _Real, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-axis errors of the ensemble; in 3D beside those of real samples (the spread)."""
-    out: dict[str, Any] = {"generated": _mean_nested([r["per_axis"] for r in results])}
-    if st.three_d:
-        real_errors = [_axis_errors(real, _per_axis(s, st.poi, st.max_r))
+def _isotropy(st: _Setup, real: _Real, results: list[dict[str, Any]],
+              axis_curves: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-axis errors: the mean over volumes (``generated``) beside the median of single
+    real samples (``real_median``, where real samples have axes of their own: 3D, plane
+    micrographs); and the error of the ensemble's mean curve (``ensemble``) beside the
+    same for ensembles of as many real samples (``real_ensemble``, the per-axis floor)."""
+    mean_curves = {a: {m: np.mean([c[a][m] for c in axis_curves], axis=0) for m in CURVE_AXES}
+                   for a in AXES}
+    out: dict[str, Any] = {"generated": _mean_nested([r["per_axis"] for r in results]),
+                           "ensemble": _axis_errors(real, mean_curves),
+                           "real_ensemble": real.axis_floor}
+    if st.three_d or real.plane_reference is not None:
+        real_errors = [_axis_errors(real, _real_per_axis(s, st.poi, st.max_r))
                        for s in real.calibration]
         out["real_median"] = {a: {m: float(np.median([e[a][m] for e in real_errors]))
                                   for m in CURVE_AXES} for a in AXES}
@@ -430,7 +507,7 @@ def validate(
     st = _setup(volumes, dataset, cfg, seed, plugins or default_registry())
     real = _real_side(st, dataset, cfg, len(volumes))
     gate = _gate(cfg, real, st)
-    results, gen_desc = _score_volumes(st, real, gate, volumes, mapper, on_volume)
+    results, gen_desc, axis_curves = _score_volumes(st, real, gate, volumes, mapper, on_volume)
     ensemble = mean_descriptors(gen_desc)
     phases = st.phases
     scalars = [n for n, m in st.metrics.items() if m.kind == "scalar"]
@@ -445,7 +522,9 @@ def validate(
     size = st.size
     return Report(
         rvegen_version=__version__,
-        comparison="3d" if st.three_d else "per-plane 2d (mean of yz, xz, xy)",
+        comparison="3d" if st.three_d else (
+            "per-plane 2d (mean of yz, xz, xy; each against its own micrograph)"
+            if dataset.plane_images else "per-plane 2d (mean of yz, xz, xy)"),
         reference={
             "source": dataset.meta.get("source_path"),
             "data": real.where,
@@ -468,7 +547,7 @@ def validate(
         real_ensemble={"count": len(volumes), "draws": cfg.floor_draws,
                        "errors": by_phase(real.floor), "scalar_range": real.floor_range},
         ceiling_2d=_ceiling(st, dataset, cfg, images_2d, volumes),
-        per_axis=_isotropy(st, real, results),
+        per_axis=_isotropy(st, real, results, axis_curves),
         morphology={
             "real": {str(p): _mean_nested([_real_shape(s, p, st.three_d) for s in real.samples])
                      for p in phases},
