@@ -6,10 +6,6 @@ import torch
 import torch.nn.functional as F
 
 
-#: How K > 2 phases become model channels: K one-hot channels, or one ordinal channel
-ENCODINGS = ("one_hot", "ordinal")
-
-
 def channels_for(phases: int, encoding: str = "one_hot") -> int:
     """Model channels for K phases: one when binary or ordinal, else K (one-hot)."""
     return 1 if phases == 2 or encoding == "ordinal" else phases

@@ -10,8 +10,10 @@ The faithful chain is ``steps == T``. Fewer steps give a strided schedule whose 
 step is the DDPM posterior over the skipped steps (or a DDIM step, Song et al. 2021) and
 whose re-noise is the closed form q(x_t | x_s). ``harmonize_across_planes`` moves to the
 next plane at every repeat, ``fusion`` averages the prediction made along the three
-planes, and ``clip_x0`` clips the predicted clean volume to [-1, 1] at every step (Ho et
-al.'s "clip_denoised").
+planes, ``plane_block`` holds each plane for several passes, and ``clip_x0`` clips the
+predicted clean volume to [-1, 1] at every step (Ho et al.'s "clip_denoised").
+``pool_repeats=False`` pools (below) on the first pass of each step only, so that the
+harmonizing repeats are Algorithm 1's plain passes (``preset: harmonized``).
 
 Two additions make the 3D volume coherent (``benchmarks/sampling.py`` measures them):
 
