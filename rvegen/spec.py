@@ -114,7 +114,7 @@ class DataSpec(_Section):
     source: Optional[str] = Field(
         None,
         description="Image, stack, folder of slices, .h5, .raw or .zip (relative to the "
-        "spec file). Give this or `synthetic`.",
+        "spec file). Give this, `sources` or `synthetic`.",
     )
     synthetic: Optional[SyntheticSpec] = Field(None, description="A synthetic source instead.")
     sources: Optional[PlaneSources] = Field(
