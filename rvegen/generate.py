@@ -134,10 +134,12 @@ def choose_pool_sigma(
     """The pooling width of ``pool_sigma: auto``, chosen without real data.
 
     For each width in ``AUTO_POOL_SIGMAS``, ``AUTO_TRIALS`` trial volumes (seeds of their
-    own) are scored per plane against the model's own 2D samples: the width whose slices
-    the 2D model would draw by itself (lowest S2 + L(z) error) is the one whose 3D
-    coupling disturbs the model least (benchmarks/sampler/README.md measures this rule on
-    the paper cases against held-out references).
+    own) are scored per plane against the model's own 2D samples, drawn with the same
+    fraction guidance as the volumes (unguided 2D samples miss the data's fraction by up
+    to a tenth, and S2 errors of that size hide the shape): the width whose slices the 2D
+    model would draw by itself (lowest S2 + L(z) error) is the one whose 3D coupling
+    disturbs the model least (benchmarks/sampler/README.md measures this rule on the
+    paper cases against held-out references).
 
     Returns
     -------
@@ -148,7 +150,7 @@ def choose_pool_sigma(
 
     size = cfg.size or model.image_size
     plain = cfg.model_copy(update={"pool_sigma": 0.0})  # 2D samples have no pooling
-    images = sample_images(model, AUTO_TRIALS * size, plain, fractions, seed)
+    images = sample_images(model, AUTO_TRIALS * size, plain, fractions, seed, guided=True)
     trial_seed = volume_seed(seed, TRIALS_SEED)
     scores = {}
     for sigma in AUTO_POOL_SIGMAS:
@@ -239,15 +241,21 @@ def sample_volumes(
 
 def sample_images(
     model: LoadedModel, count: int, generate: GenerateSpec | dict[str, Any] | None = None,
-    fractions: list[float] | None = None, seed: int = 0,
+    fractions: list[float] | None = None, seed: int = 0, guided: bool = False,
 ) -> np.ndarray:
     """``count`` 2D samples of the model alone (no planes), labelled: the 2D ceiling.
 
     Same schedule, step count, method and start as the volumes (``generate``, a spec
-    section or a dict of its fields); without cross-slice pooling or fraction guidance,
-    which only exist in 3D. Returns (count, m, m) uint8 labels.
+    section or a dict of its fields); without cross-slice pooling, which only exists in
+    3D. ``guided``: with fraction guidance on every group of m images (a volume's worth of
+    slices), so that they hold the data's fractions as guided volumes do (the target of
+    the reference-free score; needs ``fractions``). Returns (count, m, m) uint8 labels.
     """
     cfg = generate if isinstance(generate, GenerateSpec) else GenerateSpec(**(generate or {}))
+    guidance = None
+    if guided and fractions is not None:
+        plain = cfg.model_copy(update={"pool_sigma": 0.0, "fraction_guidance": True})
+        guidance = sampler_settings(plain, model.phases, fractions)
     device = pick_device(cfg.device, "generate.device")
     size = cfg.size or model.image_size
     generator = torch.Generator().manual_seed(volume_seed(seed, IMAGES_SEED) % 2**63)
@@ -261,7 +269,7 @@ def sample_images(
     shares = [count // len(nets) + (i < count % len(nets)) for i in range(len(nets))]
     x = torch.cat([
         sample_images_2d(n, model.schedule, model.channels, size, k, cfg.steps, cfg.method,
-                         cfg.eta, generator, device, mean, cfg.batch_slices)
+                         cfg.eta, generator, device, mean, cfg.batch_slices, guidance)
         for n, k in zip(nets, shares) if k
     ])
     return model_to_labels(x, model.phases, 1, model.encoding).numpy()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
@@ -314,7 +315,8 @@ class GenerateSpec(_Section):
         "Gaussian of up to this width (voxels) along the plane normal, at the lower noise "
         "level that the average has; keeps neighbouring slices coherent. 0 = the paper. "
         "'auto': of 1, 1.5 and 2, the width whose trial volumes' slices come closest to "
-        "the model's own 2D samples (S2 + L(z), 8 trial volumes each; no real data).",
+        "the model's own fraction-guided 2D samples (S2 + L(z), 8 trial volumes each; no "
+        "real data).",
     )
     pool_repeats: bool = Field(
         True,
@@ -611,15 +613,25 @@ PATTERNS = {
 }
 
 
+#: loc parts that name a member of a Union (e.g. ``constrained-int``, ``literal['auto']``)
+#: rather than a field
+_UNION_MEMBER = re.compile(r"^(constrained-\w+|literal\[.*\]|float|int|str|bool)$")
+
+
 def _describe(err: dict[str, Any]) -> str:
     """One clause for one pydantic error: 'field.path: what is wrong (got X)'."""
-    loc = ".".join(str(p) for p in err["loc"] if p != "validate_") or "<top level>"
+    parts = [str(p) for p in err["loc"] if p != "validate_"]
+    loc = ".".join(p for p in parts if not _UNION_MEMBER.match(p)) or "<top level>"
     kind, ctx, given = err["type"], err.get("ctx", {}), err.get("input")
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
               "less_than": "<"}[kind]
         bound = next(iter(ctx.values()))
         return f"{loc}: must be {op} {bound} (got {_quote(given)})"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"{loc}: must be a whole number (got {_quote(given)})"
+    if kind in ("float_parsing", "float_type"):
+        return f"{loc}: must be a number (got {_quote(given)})"
     if kind == "finite_number":
         return f"{loc}: must be a finite number (got {_quote(given)})"
     if kind == "string_pattern_mismatch":
@@ -635,6 +647,25 @@ def _describe(err: dict[str, Any]) -> str:
         msg = str(ctx.get("error", err["msg"]))
         return msg if ":" in msg else f"{loc}: {msg}"
     return f"{loc}: {err['msg'].rstrip('.').lower()} (got {_quote(given)})"
+
+
+def _merge_alternatives(clauses: list[str]) -> list[str]:
+    """One clause per field: a value that fits no member of a Union ('>= 1' or 'auto')
+    gets 'field: must be >= 1 or one of 'auto' (got 0)', not one clause per member."""
+    by_loc: dict[str, list[str]] = {}
+    for clause in clauses:
+        loc, _, what = clause.partition(": ")
+        by_loc.setdefault(loc, []).append(what)
+    merged = []
+    for loc, whats in by_loc.items():
+        got = re.search(r" \(got .*\)$", whats[-1])
+        if len(whats) > 1 and got:
+            bare = [re.sub(r" \(got .*\)$", "", w) for w in whats]
+            bare = [bare[0]] + [re.sub(r"^must be ", "", w) for w in bare[1:]]
+            merged.append(f"{loc}: {' or '.join(bare)}{got.group(0)}")
+        else:
+            merged += [f"{loc}: {w}" for w in whats]
+    return merged
 
 
 #: Most YAML nodes a spec may expand to (anchors and aliases counted as often as used):
@@ -691,7 +722,7 @@ def parse_spec(raw: Any, base_dir: Path, name: str = "spec") -> Spec:
     except RecursionError:
         raise SpecError(f"{name}: nested too deeply to be a spec") from None
     except ValidationError as exc:
-        clauses = [_describe(e) for e in exc.errors()]
+        clauses = _merge_alternatives([_describe(e) for e in exc.errors()])
         raise SpecError(f"{name}: " + "; ".join(clauses)) from None
     spec._base_dir = base_dir
     spec._name = name

@@ -170,6 +170,25 @@ def test_guided_pooled_sampler_gives_the_target_fraction():
     assert info.evaluations == 10 * 8
 
 
+def test_guided_2d_samples_hold_the_fractions_per_group_of_slices():
+    """The reference-free score's target: 2D samples with fraction guidance on each group
+    of m images (a volume's worth of slices); unguided ones drift off the fraction."""
+    from rvegen.diffusion.multiplane import sample_images_2d
+
+    schedule = Schedule(50, 1e-4, 0.05)
+    args = (PositionalToy(), schedule, 1, 8, 24, 10, "ddpm", 1.0)
+    mean = data_mean(2, [0.7, 0.3])
+    settings = SamplerSettings(steps=10, fraction_guidance=True, target_fraction=0.3)
+    guided = sample_images_2d(*args, torch.Generator().manual_seed(2), torch.device("cpu"),
+                              mean, batch=5, guidance=settings)
+    assert guided.shape == (24, 1, 8, 8)
+    for group in guided.split(8):  # each group of 8 images of 8 x 8 holds 30 % exactly
+        assert int((group > 0).sum()) == round(0.3 * 8 * 8 * 8)
+    assert len({int((g > 0).sum()) for g in guided}) > 1  # images still differ
+    plain = sample_images_2d(*args, torch.Generator().manual_seed(2), torch.device("cpu"), mean)
+    assert abs(float((plain > 0).float().mean()) - 0.3) > 0.02
+
+
 def test_initial_noise_carries_the_terminal_mean():
     schedule = Schedule(1000, 1e-4, 1e-2)
     mean = data_mean(2, [0.86, 0.14])

@@ -207,8 +207,8 @@ def test_three_phases_through_every_stage(tmp_path):
 
 
 def test_pool_sigma_auto_chooses_from_trial_volumes(write_spec, tmp_path):
-    """'auto' scores each candidate width on trial volumes against the model's own 2D
-    samples, records the scores, and samples with the lowest."""
+    """'auto' scores each candidate width on trial volumes against the model's own
+    fraction-guided 2D samples, records the scores, and samples with the lowest."""
     from rvegen.generate import AUTO_POOL_SIGMAS
 
     path = write_spec({"generate": {"count": 2, "steps": 6, "pool_sigma": "auto"}})

@@ -21,6 +21,15 @@ def test_bound_error_names_file_field_and_value(write_spec):
     with pytest.raises(SpecError) as err:
         load_spec(write_spec({"generate": {"harmonizing_steps": 0}}))
     assert str(err.value) == "spec.yaml: generate.harmonizing_steps: must be >= 1 (got 0)"
+    # a value that fits no member of a Union: one clause naming every alternative
+    with pytest.raises(SpecError) as err:
+        load_spec(write_spec({"generate": {"pool_sigma": -1}}))
+    assert str(err.value) == ("spec.yaml: generate.pool_sigma: must be >= 0.0 or one of "
+                              "'auto' (got -1)")
+    with pytest.raises(SpecError) as err:
+        load_spec(write_spec({"generate": {"pool_sigma": "wide"}}))
+    assert str(err.value) == ("spec.yaml: generate.pool_sigma: must be a number or one of "
+                              "'auto' (got 'wide')")
 
 
 def test_unknown_field_is_rejected(write_spec):

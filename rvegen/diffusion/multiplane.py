@@ -260,6 +260,15 @@ def guide_fractions(x0: torch.Tensor, fractions: list[float], iterations: int = 
     return x0 + offsets.to(x0.dtype).view(k, *([1] * (x0.dim() - 1)))
 
 
+def guide(x0: torch.Tensor, settings: SamplerSettings, channels: int) -> torch.Tensor:
+    """x0 (C, ...) shifted so that its labels hold the settings' target fraction(s)."""
+    if settings.target_fraction is not None:
+        return guide_fraction(x0, settings.target_fraction)
+    if channels == 1:
+        return guide_levels(x0, list(settings.target_fractions))
+    return guide_fractions(x0, list(settings.target_fractions))
+
+
 def initial_noise(
     shape: tuple[int, ...], schedule: Schedule, mean: torch.Tensor | None,
     generator: torch.Generator, dtype: torch.dtype,
@@ -389,10 +398,7 @@ def multiplane_sample(
                 if alters_x0:
                     x0 = sum(pooled.x0(x, t, axis, width) for axis in axes) / len(axes)
                     if guided:
-                        x0 = (guide_fraction(x0, settings.target_fraction)
-                              if settings.target_fraction is not None else
-                              guide_levels(x0, list(settings.target_fractions)) if channels == 1
-                              else guide_fractions(x0, list(settings.target_fractions)))
+                        x0 = guide(x0, settings, channels)
                     eps = schedule.eps_from_x0(x, x0, t)
                 else:
                     eps = denoise(x, t, axes[0])
@@ -427,14 +433,21 @@ def sample_images_2d(
     device: torch.device,
     start_mean: torch.Tensor | None = None,
     batch: int = 256,
+    guidance: SamplerSettings | None = None,
 ) -> torch.Tensor:
     """``count`` plain 2D samples (count, C, size, size) on the same schedule as volumes.
 
     The model alone, without planes: what multi-plane sampling can at best reach per slice.
+    With ``guidance`` (settings carrying the target fraction(s)), the x0 prediction of
+    every group of ``size`` images (as many as a volume has slices) is shifted jointly at
+    every step to the target, as fraction guidance does to a volume: the images then hold
+    the data's fractions as the volumes do, and keep the spread between images.
     """
     fmt = memory_format(device)
     out = []
     pairs = strided_steps(schedule.timesteps, steps)
+    if guidance is not None:
+        batch = max(size, batch // size * size)  # whole groups per batch
     for first in range(0, count, batch):
         n = min(batch, count - first)
         shape = (n, channels, size, size)
@@ -444,6 +457,11 @@ def sample_images_2d(
             steps_t = torch.full((n,), t, device=device, dtype=torch.long)
             with torch.inference_mode(), autocast(device):
                 eps = net(x.contiguous(memory_format=fmt), steps_t).float()
+            if guidance is not None:
+                x0 = schedule.predict_x0(x, eps, t)
+                x0 = torch.cat([guide(g.movedim(1, 0), guidance, channels).movedim(0, 1)
+                                for g in x0.split(size)])
+                eps = schedule.eps_from_x0(x, x0, t)
             z = torch.randn(shape, generator=generator).to(device) if s > 0 else None
             if method == "ddim":
                 x = schedule.ddim_step(x, eps, t, s, z, eta)

@@ -1,0 +1,80 @@
+"""The reference-free score against unguided and against fraction-guided 2D samples,
+beside the errors against the real data, for the same volumes.
+
+    python benchmarks/sampler/self_target.py CASE [--count 8] [--seed 0]
+        [--settings NAME ...] [--cache DIR]
+
+CASE is a paper case with a run folder (``python benchmarks/paper_cases/run.py CASE``)
+and a checkpoint in ``benchmarks/paper_cases/models/``; NAME is a setting of ``sweep.py``.
+Volumes are kept in ``--cache`` (``benchmarks/out/self_target``) so that scoring again is
+cheap. Per setting: S2 / L(z) errors (%) of the phase of interest against the real data
+(``ref``), against 512 unguided 2D samples of the model (``self old``, the target of
+sessions 3-6) and against 8 m fraction-guided ones (``self new``, the target of
+``pool_sigma: auto`` now). A rule is only as good as the agreement of its ranking with
+``ref``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import rvegen  # noqa: E402
+from rvegen.validation.report import self_headline  # noqa: E402
+from rvegen.volumes import Volume  # noqa: E402
+from sampler.sweep import SETTINGS  # noqa: E402
+
+CASES = Path(__file__).resolve().parents[1] / "paper_cases"
+
+
+def volumes_for(name: str, model: rvegen.Model, ds: rvegen.Dataset, size: int, count: int,
+                seed: int, cache: Path) -> list[Volume]:
+    """The setting's volumes, sampled once and kept in ``cache``."""
+    path = cache / f"{name.replace(' ', '_')}_n{count}_s{seed}.npy"
+    if not path.exists():
+        fields = {**SETTINGS[name], "size": size}
+        vols = rvegen.sample_volumes(model, count, {**fields, "count": count}, ds.fractions,
+                                     seed=seed)
+        cache.mkdir(parents=True, exist_ok=True)
+        np.save(path, np.stack([v.labels for v in vols]))
+    return [Volume(f"v{i}", labels) for i, labels in enumerate(np.load(path))]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("case")
+    p.add_argument("--count", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--settings", nargs="*", default=["rvegen s100"])
+    p.add_argument("--cache", type=Path,
+                   default=Path(__file__).resolve().parents[1] / "out" / "self_target")
+    a = p.parse_args()
+    spec = rvegen.load_spec(CASES / f"{a.case}.yaml")
+    ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
+    model = rvegen.load_model(CASES / "models" / f"{a.case}.pt")
+    size = spec.generate.size or model.image_size
+    base = {"size": size, "pool_sigma": 0.0}
+    old = rvegen.sample_images(model, 512, base, ds.fractions, seed=a.seed + 7)
+    new = rvegen.sample_images(model, 8 * size, base, ds.fractions, seed=a.seed + 7,
+                               guided=True)
+    print(f"{a.case}: {a.count} volumes of {size}^3 per setting, seed {a.seed}; "
+          f"phase-{1 if model.phases == 2 else 'of-interest'} fraction of the 2D samples: "
+          f"unguided {np.mean(old == model.phases - 1):.3f}, guided "
+          f"{np.mean(new == model.phases - 1):.3f}, data {ds.fractions[-1]:.3f}")
+    print(f"{'setting':34s} {'ref S2/L':>13s} {'self old S2/L':>15s} {'self new S2/L':>15s}")
+    for name in a.settings:
+        vols = volumes_for(name, model, ds, size, a.count, a.seed, a.cache / a.case)
+        ref = rvegen.validate(vols, ds, {"reference_samples": 64}).headline()
+        s_old = self_headline(vols, old, model.phases)
+        s_new = self_headline(vols, new, model.phases)
+        cells = [f"{h['s2']:5.1f} / {h['lineal_path']:5.1f}" for h in (ref, s_old, s_new)]
+        print(f"{name:34s} {cells[0]:>13s} {cells[1]:>15s} {cells[2]:>15s}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
