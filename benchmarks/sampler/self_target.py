@@ -8,7 +8,7 @@ CASE is a paper case with a run folder (``python benchmarks/paper_cases/run.py C
 and a checkpoint in ``benchmarks/paper_cases/models/``; NAME is a setting of ``sweep.py``.
 Volumes are kept in ``--cache`` (``benchmarks/out/self_target``) so that scoring again is
 cheap. Per setting: S2 / L(z) errors (%) of the phase of interest against the real data
-(``ref``), against 512 unguided 2D samples of the model (``self old``, the target of
+as the case's spec validates (``ref``), against 512 unguided 2D samples of the model (``self old``, the target of
 sessions 3-6) and against 8 m fraction-guided ones (``self new``, the target of
 ``pool_sigma: auto`` now). A rule is only as good as the agreement of its ranking with
 ``ref``'s.
@@ -69,7 +69,8 @@ def main() -> None:
     print(f"{'setting':34s} {'ref S2/L':>13s} {'self old S2/L':>15s} {'self new S2/L':>15s}")
     for name in a.settings:
         vols = volumes_for(name, model, ds, size, a.count, a.seed, a.cache / a.case)
-        ref = rvegen.validate(vols, ds, {"reference_samples": 64}).headline()
+        ref = rvegen.validate(vols, ds, spec.validate_.model_copy(
+            update={"reference_samples": 64})).headline()
         s_old = self_headline(vols, old, model.phases)
         s_new = self_headline(vols, new, model.phases)
         cells = [f"{h['s2']:5.1f} / {h['lineal_path']:5.1f}" for h in (ref, s_old, s_new)]
