@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rvegen  # noqa: E402
+from rvegen.pipeline import reference_dataset  # noqa: E402
 from rvegen.validation.report import self_headline  # noqa: E402
 from rvegen.volumes import Volume  # noqa: E402
 from sampler.sweep import SETTINGS  # noqa: E402
@@ -56,6 +57,7 @@ def main() -> None:
     a = p.parse_args()
     spec = rvegen.load_spec(CASES / f"{a.case}.yaml")
     ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
+    reference = reference_dataset(spec, ds)  # what the case's validate.reference asks for
     model = rvegen.load_model(CASES / "models" / f"{a.case}.pt")
     size = spec.generate.size or model.image_size
     base = {"size": size, "pool_sigma": 0.0}
@@ -69,7 +71,7 @@ def main() -> None:
     print(f"{'setting':34s} {'ref S2/L':>13s} {'self old S2/L':>15s} {'self new S2/L':>15s}")
     for name in a.settings:
         vols = volumes_for(name, model, ds, size, a.count, a.seed, a.cache / a.case)
-        ref = rvegen.validate(vols, ds, spec.validate_.model_copy(
+        ref = rvegen.validate(vols, reference, spec.validate_.model_copy(
             update={"reference_samples": 64})).headline()
         s_old = self_headline(vols, old, model.phases)
         s_new = self_headline(vols, new, model.phases)
