@@ -8,10 +8,10 @@ CASE is a paper case with a run folder (``python benchmarks/paper_cases/run.py C
 and a checkpoint in ``benchmarks/paper_cases/models/``; NAME is a setting of ``sweep.py``.
 Volumes are kept in ``--cache`` (``benchmarks/out/self_target``) so that scoring again is
 cheap. Per setting: S2 / L(z) errors (%) of the phase of interest against the real data
-as the case's spec validates (``ref``), against 512 unguided 2D samples of the model (``self old``, the target of
-sessions 3-6) and against 8 m fraction-guided ones (``self new``, the target of
-``pool_sigma: auto`` now). A rule is only as good as the agreement of its ranking with
-``ref``'s.
+as the case's spec validates (``ref``), against 512 unguided 2D samples of the model
+(``self old``, the target of sessions 3-6) and against 8 m fraction-guided ones (``self
+new``, the target of ``pool_sigma: auto`` now). A rule is only as good as the agreement
+of its ranking with ``ref``'s.
 """
 
 from __future__ import annotations

@@ -90,20 +90,21 @@ def self_score(volumes: list[rvegen.Volume], images: Any, phases: int) -> dict[s
 
 def run_setting(name: str, fields: dict[str, Any], model: rvegen.Model,
                 ds: rvegen.Dataset, count: int, seed: int,
-                ceilings: dict[Any, Any], guided_target: bool = True) -> dict[str, Any]:
+                ceilings: dict[int, Any], targets: dict[int, Any] | None = None
+                ) -> dict[str, Any]:
+    """One row; ``ceilings`` / ``targets`` keep the model's own unguided / guided 2D
+    samples per step count (``targets`` None: the self score uses the unguided ones)."""
     steps = rvegen.Spec.model_validate(
         {"data": {"source": "x"}, "generate": fields}).generate.steps
     row, volumes, images = score(model, ds, fields, count, seed, images=ceilings.get(steps),
                                  details=True)
     ceilings[steps] = images  # the model's own 2D samples at this step count
-    if guided_target:
-        key = ("guided", steps)
-        if key not in ceilings:
-            ceilings[key] = rvegen.sample_images(model, len(images), fields, ds.fractions,
-                                                 seed, guided=True)
-        target = ceilings[key]
-    else:
-        target = images
+    target = images
+    if targets is not None:
+        if steps not in targets:
+            targets[steps] = rvegen.sample_images(model, len(images), fields, ds.fractions,
+                                                  seed, guided=True)
+        target = targets[steps]
     row.update(setting=name, per_axis=row["per_axis"]["generated"],
                **self_score(volumes, target, model.phases))
     v, c = volumes[0].labels, volumes[0].labels.shape[0] // 2
@@ -169,11 +170,12 @@ def main() -> None:
     print(f"{args.run_dir}: {ds.kind} data, model {args.model or 'model/model.pt'} "
           f"({model.meta.get('step')} steps); floor S2/L for {args.count} volumes is in the rows")
     print(header())
-    ceilings: dict[Any, Any] = {}
+    ceilings: dict[int, Any] = {}
+    targets: dict[int, Any] | None = {} if args.self_target == "guided" else None
     rows = []
     for name in args.settings or list(SETTINGS):
         row = run_setting(name, SETTINGS[name], model, ds, int(counts.get(name, args.count)),
-                          args.seed, ceilings, args.self_target == "guided")
+                          args.seed, ceilings, targets)
         rows.append(row)
         print(line(row), flush=True)
         if args.out:
