@@ -24,15 +24,11 @@ from .diffusion.planes import plane_networks
 from .errors import SpecError
 from .plugins import GenerationContext, Registry, registry as default_registry
 from .progress import progress_bar
-from .spec import GenerateSpec
+from .spec import AUTO_HARMONIZING, AUTO_POOL_SIGMAS, AUTO_TRIALS, GenerateSpec
 from .volumes import Volume, append_volume, finished, read_images, volume_name, write_images
 
 IMAGES_SEED = 1  # second entropy word of the 2D-ceiling images' seed
 TRIALS_SEED = 2  # ... and of the trial volumes of pool_sigma 'auto'
-
-#: what ``pool_sigma: auto`` chooses from, and how many trial volumes judge each width
-AUTO_POOL_SIGMAS = (1.0, 1.5, 2.0)
-AUTO_TRIALS = 8
 
 
 def volume_seed(seed: int, index: int) -> int:
@@ -55,9 +51,10 @@ def sampler_settings(
     guidance = known if cfg.fraction_guidance is None else cfg.fraction_guidance
     if guidance and not known:
         raise SpecError("generate.fraction_guidance: needs the data's phase fractions")
-    if cfg.pool_sigma == "auto":
-        raise SpecError("generate.pool_sigma: 'auto' is chosen before sampling "
-                        "(rvegen.generate.resolve_pool_sigma)")
+    for field in ("pool_sigma", "harmonizing_steps"):
+        if getattr(cfg, field) == "auto":
+            raise SpecError(f"generate.{field}: 'auto' is chosen before sampling "
+                            "(rvegen.generate.resolve_auto)")
     if cfg.match_volume_fraction and not binary:
         raise SpecError("generate.match_volume_fraction: only for binary data (data.phases: 2)")
     return SamplerSettings(
@@ -127,51 +124,107 @@ def iter_volumes(
         })
 
 
+class AutoTrials:
+    """How the ``auto`` settings are chosen, without real data: ``AUTO_TRIALS`` trial volumes
+    per candidate (seeds of their own) scored per plane against the model's own 2D
+    samples, drawn with the same fraction guidance as the volumes (unguided 2D samples
+    miss the data's fraction by up to a tenth, and S2 errors of that size hide the shape).
+    The candidate whose slices the 2D model would draw by itself (lowest S2 + L(z) error)
+    is the one whose 3D coupling disturbs the model least (benchmarks/sampler/README.md
+    measures this rule on the paper cases against held-out references).
+    """
+
+    def __init__(self, model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None,
+                 seed: int = 0, plugins: Registry | None = None, progress: bool = False) -> None:
+        self.model, self.fractions = model, fractions
+        self.plugins, self.progress = plugins, progress
+        size = cfg.size or model.image_size
+        # 2D samples have no pooling and no harmonizing repeats
+        plain = cfg.model_copy(update={"pool_sigma": 0.0, "harmonizing_steps": 1})
+        self.images = sample_images(model, AUTO_TRIALS * size, plain, fractions, seed,
+                                    guided=True)
+        self.trial_seed = volume_seed(seed, TRIALS_SEED)
+
+    def score(self, cfg: GenerateSpec, **fields: Any) -> float:
+        """S2 + L(z) (%) of the trial volumes sampled with ``fields`` changed in ``cfg``."""
+        from .validation.report import self_headline
+
+        trial = cfg.model_copy(update={**fields, "count": AUTO_TRIALS})
+        volumes = list(iter_volumes(self.model, trial, list(range(AUTO_TRIALS)),
+                                    self.fractions, self.trial_seed, None, self.plugins,
+                                    self.progress))
+        head = self_headline(volumes, self.images, self.model.phases, self.plugins)
+        return float(head["s2"] + head["lineal_path"])
+
+
 def choose_pool_sigma(
     model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
     plugins: Registry | None = None, progress: bool = False,
+    trials: AutoTrials | None = None,
 ) -> tuple[float, dict[str, float]]:
-    """The pooling width of ``pool_sigma: auto``, chosen without real data.
-
-    For each width in ``AUTO_POOL_SIGMAS``, ``AUTO_TRIALS`` trial volumes (seeds of their
-    own) are scored per plane against the model's own 2D samples, drawn with the same
-    fraction guidance as the volumes (unguided 2D samples miss the data's fraction by up
-    to a tenth, and S2 errors of that size hide the shape): the width whose slices the 2D
-    model would draw by itself (lowest S2 + L(z) error) is the one whose 3D coupling
-    disturbs the model least (benchmarks/sampler/README.md measures this rule on the
-    paper cases against held-out references).
+    """The pooling width of ``pool_sigma: auto``: of ``AUTO_POOL_SIGMAS``, the one whose
+    trial volumes score best (:class:`AutoTrials`; with n_h 1 when ``harmonizing_steps``
+    is 'auto' too).
 
     Returns
     -------
     (float, dict)
         The chosen width and the score of every candidate ("1.0": S2 + L %, ...).
     """
-    from .validation.report import self_headline
-
-    size = cfg.size or model.image_size
-    plain = cfg.model_copy(update={"pool_sigma": 0.0})  # 2D samples have no pooling
-    images = sample_images(model, AUTO_TRIALS * size, plain, fractions, seed, guided=True)
-    trial_seed = volume_seed(seed, TRIALS_SEED)
-    scores = {}
-    for sigma in AUTO_POOL_SIGMAS:
-        trial = cfg.model_copy(update={"pool_sigma": sigma, "count": AUTO_TRIALS})
-        volumes = list(iter_volumes(model, trial, list(range(AUTO_TRIALS)), fractions,
-                                    trial_seed, None, plugins, progress))
-        head = self_headline(volumes, images, model.phases, plugins)
-        scores[str(sigma)] = float(head["s2"] + head["lineal_path"])
+    trials = trials or AutoTrials(model, cfg, fractions, seed, plugins, progress)
+    plain = {"harmonizing_steps": 1} if cfg.harmonizing_steps == "auto" else {}
+    scores = {str(s): trials.score(cfg, pool_sigma=s, **plain) for s in AUTO_POOL_SIGMAS}
     best = min(AUTO_POOL_SIGMAS, key=lambda s: scores[str(s)])
     return best, scores
 
 
-def resolve_pool_sigma(
+def choose_harmonizing(
     model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
     plugins: Registry | None = None, progress: bool = False,
-) -> tuple[GenerateSpec, dict[str, float] | None]:
-    """``cfg`` with a numeric pool_sigma (``auto`` chosen here), and the auto scores."""
-    if cfg.pool_sigma != "auto":
-        return cfg, None
-    sigma, scores = choose_pool_sigma(model, cfg, fractions, seed, plugins, progress)
-    return cfg.model_copy(update={"pool_sigma": sigma}), scores
+    trials: AutoTrials | None = None, known: dict[str, float] | None = None,
+) -> tuple[int, dict[str, float]]:
+    """n_h of ``harmonizing_steps: auto``: 1, or the harmonized preset's repeats (pooling
+    on each step's first pass only), whichever's trial volumes score best
+    (:class:`AutoTrials`) at cfg's numeric pooling width. ``known``: scores already
+    measured on the same trials ({"1": ...}).
+
+    Returns
+    -------
+    (int, dict)
+        The chosen n_h and the score of every candidate ("1": S2 + L %, "5": ...).
+    """
+    trials = trials or AutoTrials(model, cfg, fractions, seed, plugins, progress)
+    scores = dict(known or {})
+    for n_h, fields in AUTO_HARMONIZING.items():
+        if str(n_h) not in scores:
+            scores[str(n_h)] = trials.score(cfg, **fields)
+    best = min(AUTO_HARMONIZING, key=lambda n: scores[str(n)])
+    return best, scores
+
+
+def resolve_auto(
+    model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
+    plugins: Registry | None = None, progress: bool = False,
+) -> tuple[GenerateSpec, dict[str, dict[str, Any]]]:
+    """``cfg`` with its ``auto`` settings chosen (pool_sigma first, then n_h at that
+    width, on the same trials), and what was chosen from which scores, by field."""
+    pool_auto, nh_auto = cfg.pool_sigma == "auto", cfg.harmonizing_steps == "auto"
+    if not (pool_auto or nh_auto):
+        return cfg, {}
+    trials = AutoTrials(model, cfg, fractions, seed, plugins, progress)
+    record: dict[str, dict[str, Any]] = {}
+    known = None
+    if pool_auto:
+        sigma, scores = choose_pool_sigma(model, cfg, fractions, seed, plugins, progress, trials)
+        record["pool_sigma"] = {"chosen": sigma, "scores": scores}
+        cfg = cfg.model_copy(update={"pool_sigma": sigma})
+        known = {"1": scores[str(sigma)]}  # n_h 1 at the chosen width: already measured
+    if nh_auto:
+        n_h, scores = choose_harmonizing(model, cfg, fractions, seed, plugins, progress,
+                                         trials, known)
+        record["harmonizing_steps"] = {"chosen": n_h, "scores": scores}
+        cfg = cfg.model_copy(update=AUTO_HARMONIZING[n_h])
+    return cfg, record
 
 
 #: Models loaded in this process, by checkpoint path and modification time: a Dask worker
@@ -233,8 +286,8 @@ def sample_volumes(
     """
     cfg = generate if isinstance(generate, GenerateSpec) else GenerateSpec(**(generate or {}))
     count = cfg.count if count is None else count
-    cfg, _ = resolve_pool_sigma(model, cfg.model_copy(update={"count": count}), fractions, seed,
-                                plugins)
+    cfg, _ = resolve_auto(model, cfg.model_copy(update={"count": count}), fractions, seed,
+                          plugins)
     return list(iter_volumes(model, cfg, list(range(count)), fractions, seed, None, plugins,
                              progress))
 
@@ -327,9 +380,9 @@ def generate(
     attrs = {"phases": model.phases, "size": size, **(root_attrs or {})}
     todo = [i for i in range(cfg.count) if volume_name(i) not in done]
     if todo:  # 'auto' is chosen from trial volumes of its own (deterministic per seed)
-        cfg, scores = resolve_pool_sigma(model, cfg, fractions, seed, plugins, progress)
-        if scores is not None:
-            attrs["pool_sigma_auto"] = json.dumps({"chosen": cfg.pool_sigma, "scores": scores})
+        cfg, chosen = resolve_auto(model, cfg, fractions, seed, plugins, progress)
+        for field, record in chosen.items():  # e.g. the root attribute "pool_sigma_auto"
+            attrs[f"{field}_auto"] = json.dumps(record)
     if mapper is None:
         produced = iter_volumes(model, cfg, todo, fractions, seed, None, plugins, progress)
     else:

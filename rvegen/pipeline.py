@@ -42,7 +42,8 @@ from .atomic import write_text
 from .data.dataset import Dataset, file_sha256, load_dataset, save_dataset
 from .errors import InputError, RvegenError
 from .plugins import Registry, registry as default_registry
-from .spec import Spec, identity_fields, load_spec
+from .spec import (AUTO_HARMONIZING, AUTO_POOL_SIGMAS, AUTO_RULE, AUTO_TRIALS, Spec,
+                   identity_fields, load_spec)
 
 STAGES = ("ingest", "train", "generate", "validate", "export", "homogenize")
 
@@ -167,6 +168,11 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     """What makes finished volumes reusable: the model and every setting but their count."""
     settings = identity_fields(
         "generate", spec.generate.model_dump(exclude={"count", "device", "batch_slices"}))
+    # an 'auto' setting is what its rule decides, so the rule is part of the identity
+    rules = {"pool_sigma": list(AUTO_POOL_SIGMAS), "harmonizing_steps": list(AUTO_HARMONIZING)}
+    for field, candidates in rules.items():
+        if settings.get(field) == "auto":
+            settings[field] = {"auto": [AUTO_RULE, candidates, AUTO_TRIALS]}
     return _sha(json.dumps(settings, sort_keys=True), str(spec.seed),
                 _file_hash(run.model, "train"))
 

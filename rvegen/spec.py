@@ -266,6 +266,15 @@ PAPER_SAMPLER = {
 #: ``generate.preset: harmonized``: rvegen's sampler with the paper's harmonizing repeats
 #: (n_h = 5), pooling on the first pass of each step only (benchmarks/sampler/README.md)
 HARMONIZED_SAMPLER = {"harmonizing_steps": 5, "pool_repeats": False}
+#: what ``generate.pool_sigma: auto`` chooses from, and how many trial volumes judge each
+#: width (rvegen.generate.choose_pool_sigma)
+AUTO_POOL_SIGMAS = (1.0, 1.5, 2.0)
+AUTO_TRIALS = 8
+#: what ``generate.harmonizing_steps: auto`` chooses from: n_h -> the fields it sets
+AUTO_HARMONIZING = {1: {"harmonizing_steps": 1}, 5: HARMONIZED_SAMPLER}
+#: version of these rules: part of the volumes' identity, so that volumes chosen by an
+#: older rule are sampled again (bump it whenever rvegen.generate.AutoTrials changes)
+AUTO_RULE = "guided-self-all-draws/2"
 
 
 class GenerateSpec(_Section):
@@ -290,8 +299,12 @@ class GenerateSpec(_Section):
     steps: int = Field(
         100, ge=1, description="Reverse steps (T = faithful; fewer = strided schedule)."
     )
-    harmonizing_steps: int = Field(
-        1, ge=1, description="n_h: denoise/re-noise repeats per step (paper: 10)."
+    harmonizing_steps: Union[Annotated[int, Field(ge=1)], Literal["auto"]] = Field(
+        1,
+        description="n_h: denoise/re-noise repeats per step (paper: 10). 'auto': 1 or the "
+        "'harmonized' preset's 5 (pooling on each step's first pass only), whichever's "
+        "trial volumes' slices come closer to the model's own fraction-guided 2D samples "
+        "(8 trial volumes each, at the chosen pooling width; no real data).",
     )
     harmonize_across_planes: bool = Field(
         False, description="Move to the next plane at every harmonizing repeat."

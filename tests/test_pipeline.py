@@ -173,6 +173,34 @@ def test_validation_reference_choices(write_spec):
         load_spec(write_spec({"validate": {"reference": "fresh"}}))
 
 
+def test_public_validate_honours_the_reference_choice(write_spec):
+    """rvegen.validate on a stack: 'training' scores against the training slices, not the
+    held-out part; 'fresh' asks for the fresh dataset instead of silently using another."""
+    from rvegen.data.ingest import ingest
+    from rvegen.errors import InputError
+    from rvegen.pipeline import reference_dataset
+    from rvegen.volumes import Volume
+
+    spheres = {"kind": "spheres", "shape": [48, 16, 16], "diameter_mean": 5,
+               "diameter_std": 1, "volume_fraction": 0.3}
+    data = {"source": None, "synthetic": spheres, "patch_size": 16, "num_patches": 8,
+            "holdout": 0.5}
+    spec = load_spec(write_spec({"data": data}))
+    ds = ingest(spec.data, spec.resolve("."), spec.seed)
+    vols = [Volume(f"v{i}", ds.source[i:i + 16].copy()) for i in (0, 4)]
+    cfg = {"reference_samples": 4, "floor_draws": 1}
+    auto = rvegen.validate(vols, ds, cfg)
+    training = rvegen.validate(vols, ds, {**cfg, "reference": "training"})
+    same = rvegen.validate(vols, reference_dataset(
+        load_spec(write_spec({"data": data, "validate": {"reference": "training"}})), ds),
+        {**cfg, "reference": "training"})
+    assert auto.reference["data"] != training.reference["data"]
+    assert training.reference["data"] == same.reference["data"]
+    assert training.headline() == same.headline()
+    with pytest.raises(InputError, match="validate.reference: 'fresh' needs a fresh"):
+        rvegen.validate(vols, ds, {**cfg, "reference": "fresh"})
+
+
 def test_three_phases_through_every_stage(tmp_path):
     """K = 3: one channel per phase, guidance keeps every fraction, every phase scored
     and exported."""
@@ -206,15 +234,43 @@ def test_three_phases_through_every_stage(tmp_path):
     assert all(f"ELSET={name}" in deck for name in ("a", "b", "c"))
 
 
-def test_pool_sigma_auto_chooses_from_trial_volumes(write_spec, tmp_path):
-    """'auto' scores each candidate width on trial volumes against the model's own
-    fraction-guided 2D samples, records the scores, and samples with the lowest."""
+def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
+    """'auto' scores each candidate width, then n_h 1 and 5 at the chosen width, on trial
+    volumes against the model's own fraction-guided 2D samples, records the scores, and
+    samples with the lowest."""
     from rvegen.generate import AUTO_POOL_SIGMAS
 
-    path = write_spec({"generate": {"count": 2, "steps": 6, "pool_sigma": "auto"}})
+    path = write_spec({"generate": {"count": 2, "steps": 6, "pool_sigma": "auto",
+                                    "harmonizing_steps": "auto"}})
     build(load_spec(path), progress=False)
     vols, root = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
-    auto = json.loads(root["pool_sigma_auto"])
-    assert set(auto["scores"]) == {str(s) for s in AUTO_POOL_SIGMAS}
-    assert auto["scores"][str(auto["chosen"])] == min(auto["scores"].values())
-    assert all(v.attrs["settings"]["pool_sigma"] == auto["chosen"] for v in vols)
+    pool = json.loads(root["pool_sigma_auto"])
+    assert set(pool["scores"]) == {str(s) for s in AUTO_POOL_SIGMAS}
+    assert pool["scores"][str(pool["chosen"])] == min(pool["scores"].values())
+    n_h = json.loads(root["harmonizing_steps_auto"])
+    assert set(n_h["scores"]) == {"1", "5"}
+    assert n_h["scores"]["1"] == pool["scores"][str(pool["chosen"])]  # the same trials
+    assert n_h["scores"][str(n_h["chosen"])] == min(n_h["scores"].values())
+    for v in vols:
+        settings = v.attrs["settings"]
+        assert settings["pool_sigma"] == pool["chosen"]
+        assert settings["harmonizing_steps"] == n_h["chosen"]
+        assert settings["pool_repeats"] == (n_h["chosen"] == 1)  # 5: the harmonized preset's
+
+
+def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatch):
+    """Volumes chosen by an older 'auto' rule are not reused: the rule is in their
+    identity; a numeric width's identity does not depend on it."""
+    import rvegen.pipeline as pipeline
+
+    run = pipeline.RunDir(tmp_path / "run")
+    run.model.parent.mkdir(parents=True)
+    run.model.write_bytes(b"the identity hashes the checkpoint's bytes")
+    specs = [load_spec(write_spec({"generate": g})) for g in (
+        {"pool_sigma": "auto"}, {"harmonizing_steps": "auto"}, {"pool_sigma": 1.5})]
+    before = [pipeline.volumes_identity(spec, run) for spec in specs]
+    assert len(set(before)) == 3
+    monkeypatch.setattr(pipeline, "AUTO_RULE", "a later rule")
+    after = [pipeline.volumes_identity(spec, run) for spec in specs]
+    assert after[0] != before[0] and after[1] != before[1]
+    assert after[2] == before[2]

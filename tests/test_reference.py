@@ -46,3 +46,51 @@ def test_plane_orders():
     rnd = plane_sequence(SamplerSettings(steps=1, plane_order="random"), 30, gen)
     assert all(sorted(rnd[i:i + 3]) == sorted(PLANE_AXES) for i in range(0, 30, 3))
     assert rnd != plane_sequence(SamplerSettings(steps=1), 30, gen)
+
+
+def test_headline_compares_with_the_whole_reference_not_the_crops_middle():
+    """Random crops of a small image over-weight its middle: with phase 1 only near the
+    edges the crops' mean holds less of it than the image does. The headline compares
+    with the whole image's curves (fraction = the image's); the crops' figure is kept."""
+    import rvegen
+    from rvegen.volumes import Volume
+
+    n, size = 48, 16
+    img = np.zeros((n, n), dtype=np.uint8)
+    img[:, :8] = img[:, -8:] = 1  # phase 1 in two edge bands: 1/3 of the image
+    ds = rvegen.Dataset.from_array(img, patch_size=size, num_patches=8)
+    vol = np.zeros((size, size, size), dtype=np.uint8)
+    vol[..., :5] = 1  # a volume with about the image's fraction (5/16 = 0.31)
+    report = rvegen.validate([Volume("v", vol)], ds, {"reference_samples": 64,
+                                                       "floor_draws": 2})
+    whole_vf = report.curves["reference"]["s2"][1][0]
+    assert abs(whole_vf - 1 / 3) < 1e-9  # S2(0) of the whole image: its fraction
+    crops = report.headline("ensemble_crops")
+    whole = report.headline("ensemble")
+    assert whole["volume_fraction"] < 0.03 < crops["volume_fraction"]
+    assert report.headline("real_ensemble_whole")["volume_fraction"] > 0.03
+
+
+def test_whole_reference_in_slabs_matches_the_whole(monkeypatch):
+    """Large references are described slab by slab (FFT memory): the voxel-weighted mean of
+    the slabs' curves stays close to the curves of the whole block."""
+    from scipy import ndimage
+
+    import rvegen
+    from rvegen.validation import report as rep
+
+    rng = np.random.default_rng(3)
+    block = (ndimage.gaussian_filter(rng.random((96, 24, 24)), 2, mode="wrap") > 0.5)
+    ds = rvegen.Dataset.from_array(block.astype(np.uint8), patch_size=16, num_patches=8,
+                                   kind="stack")
+    vols = [rvegen.Volume("v", block[:16, :16, :16].astype(np.uint8))]
+
+    def whole_s2() -> np.ndarray:
+        report = rvegen.validate(vols, ds, {"reference_samples": 4, "floor_draws": 1})
+        return np.array(report.curves["reference"]["s2"][1])
+
+    one = whole_s2()
+    monkeypatch.setattr(rep, "WHOLE_SLAB_VOXELS", 24 * 24 * 20)  # slabs of 20 (+ the rest)
+    slabs = whole_s2()
+    assert abs(one[0] - block.mean()) < 1e-9 and abs(slabs[0] - block.mean()) < 1e-9
+    np.testing.assert_allclose(slabs, one, rtol=0.03)

@@ -19,13 +19,21 @@ def test_valid_spec_resolves_paths_against_its_folder(write_spec, tmp_path):
 
 def test_bound_error_names_file_field_and_value(write_spec):
     with pytest.raises(SpecError) as err:
-        load_spec(write_spec({"generate": {"harmonizing_steps": 0}}))
-    assert str(err.value) == "spec.yaml: generate.harmonizing_steps: must be >= 1 (got 0)"
+        load_spec(write_spec({"generate": {"count": 0}}))
+    assert str(err.value) == "spec.yaml: generate.count: must be >= 1 (got 0)"
     # a value that fits no member of a Union: one clause naming every alternative
     with pytest.raises(SpecError) as err:
         load_spec(write_spec({"generate": {"pool_sigma": -1}}))
     assert str(err.value) == ("spec.yaml: generate.pool_sigma: must be >= 0.0 or one of "
                               "'auto' (got -1)")
+    with pytest.raises(SpecError) as err:
+        load_spec(write_spec({"generate": {"harmonizing_steps": 0}}))
+    assert str(err.value) == ("spec.yaml: generate.harmonizing_steps: must be >= 1 or one of "
+                              "'auto' (got 0)")
+    with pytest.raises(SpecError) as err:
+        load_spec(write_spec({"generate": {"harmonizing_steps": 2.5}}))
+    assert str(err.value) == ("spec.yaml: generate.harmonizing_steps: must be a whole number "
+                              "or one of 'auto' (got 2.5)")
     with pytest.raises(SpecError) as err:
         load_spec(write_spec({"generate": {"pool_sigma": "wide"}}))
     assert str(err.value) == ("spec.yaml: generate.pool_sigma: must be a number or one of "

@@ -239,12 +239,14 @@ def table(rows: list[dict[str, Any]], budget_min: float) -> str:
         "",
         f"Same data, same CPU budget ({budget_min:g} CPU-minutes of training per tool and "
         "case), same metrics (`rvegen.validate`, ensemble means over the volumes, 32^3 each, "
-        "against 64 real samples). Regenerate: "
+        "against the curves of the whole reference data; before session 8 against the mean of "
+        "64 random real samples, which over-weights a small reference's middle). Regenerate: "
         f"`python benchmarks/peers/run.py all --budget-min {budget_min:g}` "
         "(see the header of run.py). 2-core CPU, no GPU; several jobs shared it.",
         "",
         "Columns: S2 / L = ensemble error (%, eq. 24) of the phase of interest; floor = the "
-        "same for as many real sub-volumes (what a perfect generator would score); "
+        "same for as many real sub-volumes against their mean (the spread a perfect generator "
+        "would show); "
         "one volume = the median error of a single volume (comparable whatever the "
         "ensemble size; a real 32^3 volume alone is ~20 % off); "
         "fraction = phase-of-interest fraction, generated (real); Euler = Euler "

@@ -8,10 +8,13 @@ CASE is a paper case with a run folder (``python benchmarks/paper_cases/run.py C
 and a checkpoint in ``benchmarks/paper_cases/models/``; NAME is a setting of ``sweep.py``.
 Volumes are kept in ``--cache`` (``benchmarks/out/self_target``) so that scoring again is
 cheap. Per setting: S2 / L(z) errors (%) of the phase of interest against the real data
-as the case's spec validates (``ref``), against 512 unguided 2D samples of the model
+as the case's spec validates (``ref``: the whole reference data's curves, the headline of
+validation since session 8), against 512 unguided 2D samples of the model
 (``self old``, the target of sessions 3-6) and against 8 m fraction-guided ones (``self
 new``, the target of ``pool_sigma: auto`` now). A rule is only as good as the agreement
-of its ranking with ``ref``'s.
+of its ranking with ``ref``'s. Under each row: per-axis ensemble errors z / y / x against
+the real crops' per-axis curves (floor in brackets), the Euler density and largest-cluster
+fraction of the phase of interest beside the real samples', and the gate's count.
 """
 
 from __future__ import annotations
@@ -45,6 +48,20 @@ def volumes_for(name: str, model: rvegen.Model, ds: rvegen.Dataset, size: int, c
     return [Volume(f"v{i}", labels) for i, labels in enumerate(np.load(path))]
 
 
+def shape_line(report: rvegen.Report) -> str:
+    """Per-axis ensemble S2 / L(z) errors (z, y, x; floor in brackets) and the phase of
+    interest's Euler density and largest-cluster fraction beside the real samples'."""
+    axes = report.per_axis
+    per = " ".join(f"{a} {axes['ensemble'][a]['s2']:4.1f}/{axes['ensemble'][a]['lineal_path']:4.1f}"
+                   f" ({axes['real_ensemble'][a]['s2']:3.1f}/{axes['real_ensemble'][a]['lineal_path']:3.1f})"
+                   for a in ("z", "y", "x"))
+    p = str(report.phase_of_interest)
+    gen, real = report.morphology["generated"][p], report.morphology["real"][p]
+    return (f"per axis S2/L {per}; euler {gen['euler_density']:.2f} (real "
+            f"{real['euler_density']:.2f}), cluster {gen['largest_cluster_fraction']:.3f} "
+            f"(real {real['largest_cluster_fraction']:.3f}); accepted {report.accepted}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,12 +88,14 @@ def main() -> None:
     print(f"{'setting':34s} {'ref S2/L':>13s} {'self old S2/L':>15s} {'self new S2/L':>15s}")
     for name in a.settings:
         vols = volumes_for(name, model, ds, size, a.count, a.seed, a.cache / a.case)
-        ref = rvegen.validate(vols, reference, spec.validate_.model_copy(
-            update={"reference_samples": 64})).headline()
+        report = rvegen.validate(vols, reference, spec.validate_.model_copy(
+            update={"reference_samples": 64}))
+        ref = report.headline()
         s_old = self_headline(vols, old, model.phases)
         s_new = self_headline(vols, new, model.phases)
         cells = [f"{h['s2']:5.1f} / {h['lineal_path']:5.1f}" for h in (ref, s_old, s_new)]
         print(f"{name:34s} {cells[0]:>13s} {cells[1]:>15s} {cells[2]:>15s}", flush=True)
+        print("    " + shape_line(report), flush=True)
 
 
 if __name__ == "__main__":

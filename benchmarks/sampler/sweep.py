@@ -62,6 +62,20 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "rvegen s100 nh5 pool1 pool-first": {**RVEGEN, "harmonizing_steps": 5, "pool_sigma": 1.0,
                                          "pool_repeats": False},
     "rvegen s100 no guidance": {**RVEGEN, "fraction_guidance": False},
+    # session 8: three planes per step (fusion) at equal and at 3x the evaluations, and
+    # each plane as often first as last (palindrome): isotropy of the coupling
+    "rvegen s100 palindrome": {**RVEGEN, "plane_order": "palindrome"},
+    "rvegen s33 fusion": {**RVEGEN, "steps": 33, "fusion": True},
+    "rvegen s100 fusion": {**RVEGEN, "fusion": True},
+    "rvegen s100 pool1.5 palindrome": {**RVEGEN, "pool_sigma": 1.5, "plane_order": "palindrome"},
+    "rvegen s33 pool1.5 fusion": {**RVEGEN, "steps": 33, "pool_sigma": 1.5, "fusion": True},
+    "rvegen s100 pool1.5 fusion": {**RVEGEN, "pool_sigma": 1.5, "fusion": True},
+    # pooling that fades sooner (sigma = pool_sigma min(1, r / taper); default taper 0.8)
+    "rvegen s100 taper2": {**RVEGEN, "pool_taper": 2.0},
+    "rvegen s100 taper5": {**RVEGEN, "pool_taper": 5.0},
+    "rvegen s100 pool1.5 taper2": {**RVEGEN, "pool_sigma": 1.5, "pool_taper": 2.0},
+    "rvegen s100 pool1.5 taper5": {**RVEGEN, "pool_sigma": 1.5, "pool_taper": 5.0},
+    "rvegen s100 pool1 taper2": {**RVEGEN, "pool_sigma": 1.0, "pool_taper": 2.0},
     "rvegen T1000": {**RVEGEN, "steps": 1000},
     "paper s100 nh1": {**PAPER, "steps": 100, "harmonizing_steps": 1},
     "paper s100 nh2": {**PAPER, "steps": 100, "harmonizing_steps": 2},

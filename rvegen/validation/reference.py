@@ -22,6 +22,9 @@ from ..data.dataset import Dataset
 from ..data.ingest import ingest, random_crops
 from ..errors import InputError
 
+#: ``Dataset.meta["reference_label"]`` of a dataset whose reference is a fresh realization
+FRESH_LABEL = "fresh synthetic realization"
+
 
 def reference_source(ds: Dataset, size: int) -> tuple[np.ndarray, str]:
     """The real data that generated volumes are compared with, and its description.
@@ -128,7 +131,7 @@ def fresh_realization(ds: Dataset, data, base_dir, seed: int) -> Dataset:  # noq
                                          "train_slice": None, "num_patches": 1})
     fresh_seed = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
     fresh = ingest(fresh_data, base_dir, fresh_seed).source
-    meta = {**ds.meta, "reference_label": "fresh synthetic realization"}
+    meta = {**ds.meta, "reference_label": FRESH_LABEL}
     if ds.kind == "stack":
         return replace(ds, holdout=fresh, meta=meta)
     return replace(ds, source=fresh, meta=meta)
