@@ -66,7 +66,7 @@ CASES = {
     "unknown field": (lambda t: _write(t, _spec(t, generate={"stepz": 4})),
                       ["generate.stepz: unknown field"]),
     "bad value": (lambda t: _write(t, _spec(t, generate={"harmonizing_steps": 0})),
-                  ["generate.harmonizing_steps: must be >= 1 (got 0)"]),
+                  ["generate.harmonizing_steps: must be >= 1 or one of 'auto' (got 0)"]),
     "not yaml": (lambda t: _write(t, "data: [unclosed"), ["spec.yaml: not valid YAML"]),
     "not a mapping": (lambda t: _write(t, "- a\n- b\n"), ["must be a YAML mapping"]),
     "alias bomb": (lambda t: _write(t, "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(

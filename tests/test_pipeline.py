@@ -123,7 +123,8 @@ def _one_line_error(result, *fragments):
 
 def test_cli_bad_spec_field(write_spec):
     result = _cli("build", write_spec({"generate": {"harmonizing_steps": 0}}))
-    _one_line_error(result, "spec.yaml: generate.harmonizing_steps: must be >= 1 (got 0)")
+    _one_line_error(result, "spec.yaml: generate.harmonizing_steps: must be >= 1 or one of "
+                            "'auto' (got 0)")
 
 
 def test_cli_missing_data_file(write_spec, tmp_path):

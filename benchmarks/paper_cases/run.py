@@ -103,6 +103,7 @@ def summarize(case: str, build: bool = True) -> dict[str, Any]:
         "train_minutes": float(init.meta.get("train_seconds", float("nan"))) / 60,
         "generate": spec.generate.model_dump(exclude={"count", "device", "batch_slices"}),
         "pool_sigma_auto": _root_attr(run / "volumes.h5", "pool_sigma_auto"),
+        "harmonizing_steps_auto": _root_attr(run / "volumes.h5", "harmonizing_steps_auto"),
         "threads": torch.get_num_threads(),
     }
 
@@ -118,7 +119,7 @@ def _root_attr(path: Path, name: str) -> Any:
 
 
 def _auto(record: str | None) -> str:
-    """' (chose 1.0: self S2 + L 1.0: .., 1.5: .., 2.0: ..)' for pool_sigma auto."""
+    """' (chose 1.0: self S2 + L 1.0: .., 1.5: .., 2.0: ..)' for an auto setting."""
     if not record:
         return ""
     a = json.loads(record)
@@ -233,7 +234,8 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
             lines.append(
                 f"- **{TITLES[case]}** (`{case}.yaml`): {r['backbone']}, {r['size']}^3 volumes, "
                 f"{r['count']} volumes; sampler {g['preset']}: {g['steps']} of T steps, n_h "
-                f"{g['harmonizing_steps']}, pool_sigma {g['pool_sigma']}"
+                f"{g['harmonizing_steps']}{_auto(r.get('harmonizing_steps_auto'))}, "
+                f"pool_sigma {g['pool_sigma']}"
                 f"{_auto(r.get('pool_sigma_auto'))}, plane order "
                 f"{g['plane_order']}; reference: {r['reference']}; {r['threads']} thread(s). "
                 f"Panels: `figures/{case}_curves.png`, `figures/{case}_slices.png`.")
