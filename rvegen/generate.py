@@ -139,9 +139,7 @@ class AutoTrials:
         self.model, self.fractions = model, fractions
         self.plugins, self.progress = plugins, progress
         size = cfg.size or model.image_size
-        # 2D samples have no pooling and no harmonizing repeats
-        plain = cfg.model_copy(update={"pool_sigma": 0.0, "harmonizing_steps": 1})
-        self.images = sample_images(model, AUTO_TRIALS * size, plain, fractions, seed,
+        self.images = sample_images(model, AUTO_TRIALS * size, cfg, fractions, seed,
                                     guided=True)
         self.trial_seed = volume_seed(seed, TRIALS_SEED)
 
@@ -307,7 +305,9 @@ def sample_images(
     cfg = generate if isinstance(generate, GenerateSpec) else GenerateSpec(**(generate or {}))
     guidance = None
     if guided and fractions is not None:
-        plain = cfg.model_copy(update={"pool_sigma": 0.0, "fraction_guidance": True})
+        # 2D samples: no pooling, no harmonizing repeats (so 'auto' needs no choosing)
+        plain = cfg.model_copy(update={"pool_sigma": 0.0, "harmonizing_steps": 1,
+                                       "fraction_guidance": True})
         guidance = sampler_settings(plain, model.phases, fractions)
     device = pick_device(cfg.device, "generate.device")
     size = cfg.size or model.image_size

@@ -257,6 +257,10 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
         assert settings["pool_sigma"] == pool["chosen"]
         assert settings["harmonizing_steps"] == n_h["chosen"]
         assert settings["pool_repeats"] == (n_h["chosen"] == 1)  # 5: the harmonized preset's
+    # 2D samples have neither pooling nor repeats: 'auto' needs no choosing there
+    model = rvegen.load_model(tmp_path / "run" / "model" / "model.pt")
+    auto = {"steps": 3, "pool_sigma": "auto", "harmonizing_steps": "auto"}
+    assert rvegen.sample_images(model, 2, auto, [0.86, 0.14], guided=True).shape[0] == 2
 
 
 def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatch):
