@@ -14,7 +14,8 @@ validation since session 8), against 512 unguided 2D samples of the model
 new``, the target of ``pool_sigma: auto`` now). A rule is only as good as the agreement
 of its ranking with ``ref``'s. Under each row: per-axis ensemble errors z / y / x against
 the real crops' per-axis curves (floor in brackets), the Euler density and largest-cluster
-fraction of the phase of interest beside the real samples', and the gate's count.
+fraction of the phase of interest beside the real samples', the gate's count, and the
+share of voxels equal to those of the first setting's volumes (same seeds).
 """
 
 from __future__ import annotations
@@ -86,8 +87,11 @@ def main() -> None:
           f"unguided {np.mean(old == model.phases - 1):.3f}, guided "
           f"{np.mean(new == model.phases - 1):.3f}, data {ds.fractions[-1]:.3f}")
     print(f"{'setting':34s} {'ref S2/L':>13s} {'self old S2/L':>15s} {'self new S2/L':>15s}")
+    first: np.ndarray | None = None
     for name in a.settings:
         vols = volumes_for(name, model, ds, size, a.count, a.seed, a.cache / a.case)
+        labels = np.stack([v.labels for v in vols])
+        first = labels if first is None else first
         report = rvegen.validate(vols, reference, spec.validate_.model_copy(
             update={"reference_samples": 64}))
         ref = report.headline()
@@ -95,7 +99,8 @@ def main() -> None:
         s_new = self_headline(vols, new, model.phases)
         cells = [f"{h['s2']:5.1f} / {h['lineal_path']:5.1f}" for h in (ref, s_old, s_new)]
         print(f"{name:34s} {cells[0]:>13s} {cells[1]:>15s} {cells[2]:>15s}", flush=True)
-        print("    " + shape_line(report), flush=True)
+        print(f"    {shape_line(report)}; voxels as in the first setting's volumes "
+              f"{100 * np.mean(labels == first):.1f} %", flush=True)
 
 
 if __name__ == "__main__":

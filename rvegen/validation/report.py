@@ -305,14 +305,14 @@ class _Real:
     axis_reference: dict[str, dict[str, np.ndarray]]
     #: per axis, the median error of the mean curve of ensembles of fresh real samples
     axis_floor: dict[str, dict[str, float]]
+    #: the curves and fractions of the whole reference data (scalars: ``reference``'s)
+    whole: Descriptors
+    #: the floor's ensembles against ``whole``: spread plus the bias of crop positions
+    floor_whole: dict[str, float]
+    #: per-axis curves of the phase of interest in the whole reference data
+    axis_whole: dict[str, dict[str, np.ndarray]]
     #: plane micrographs: each plane's own reference (else every plane has ``reference``)
     plane_reference: dict[str, Descriptors] | None = None
-    #: the curves and fractions of the whole reference data (scalars: ``reference``'s)
-    whole: Descriptors | None = None
-    #: the floor's ensembles against ``whole``: spread plus the bias of crop positions
-    floor_whole: dict[str, float] | None = None
-    #: per-axis curves of the phase of interest in the whole reference data
-    axis_whole: dict[str, dict[str, np.ndarray]] | None = None
 
     def plane_reference_of(self, plane: str) -> Descriptors:
         """The reference of one plane's slices."""
@@ -385,7 +385,7 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
     draw_whole = [st.errors(whole, d) for d in draws]
     floor_whole = {k: float(np.median([e[k] for e in draw_whole])) for k in draw_whole[0]}
     return _Real(reals, where, real_desc, reference, calib, calib_errors, floor, floor_range,
-                 axis_ref, axis_floor, plane_ref, whole, floor_whole, axis_whole)
+                 axis_ref, axis_floor, whole, floor_whole, axis_whole, plane_ref)
 
 
 #: most voxels described at once when the whole reference is (FFTs of its slabs)
