@@ -345,6 +345,10 @@ def run_validate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, for
     if c:
         log(f"validate: the model's own 2D samples (the 2D ceiling): S2 {c['s2']:.2f} %, "
             f"L(z) {c['lineal_path']:.2f} %, |dvf| {c['volume_fraction']:.4f}")
+    d = report.headline("training_patches")
+    if d:
+        log(f"validate: the training patches themselves (the data limit): S2 {d['s2']:.2f} %, "
+            f"L(z) {d['lineal_path']:.2f} %, |dvf| {d['volume_fraction']:.4f}")
     if skipped:
         log(f"validate: {skipped}")
 

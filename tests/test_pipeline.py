@@ -55,6 +55,8 @@ def test_build_writes_every_output(built):
     assert report["real_ensemble"]["count"] == 2
     assert set(report["real_ensemble"]["errors"]["1"]) == names
     assert set(report["ceiling_2d"]["ensemble"]["errors"]["1"]) == names
+    # the data limit: the training patches scored as the model's samples are
+    assert set(report["ceiling_2d"]["training_patches"]["errors"]["1"]) == names
     assert (run / "plots" / "curves.png").stat().st_size > 1000
     assert (run / "plots" / "slices.png").stat().st_size > 1000
     # exports carry the same phases

@@ -94,3 +94,40 @@ def test_whole_reference_in_slabs_matches_the_whole(monkeypatch):
     slabs = whole_s2()
     assert abs(one[0] - block.mean()) < 1e-9 and abs(slabs[0] - block.mean()) < 1e-9
     np.testing.assert_allclose(slabs, one, rtol=0.03)
+
+
+def test_training_patches_show_the_data_limit_when_the_reference_is_held_out():
+    """A held-out block unlike the training part (twice its fraction): the training
+    patches themselves are far from it (the data limit), 2D windows of the block itself
+    (the ceiling of a perfect model of the block) far closer; with a held-out block like
+    the training part, the patches are close."""
+    from scipy import ndimage
+
+    import rvegen
+    from rvegen.data.dataset import Dataset
+
+    rng = np.random.default_rng(5)
+    size = 16
+
+    def field(shape: tuple[int, ...], sigma: float, fraction: float) -> np.ndarray:
+        f = ndimage.gaussian_filter(rng.random(shape), sigma, mode="wrap")
+        return (f > np.quantile(f, 1 - fraction)).astype(np.uint8)
+
+    train = field((48, 48, 48), 1.5, 0.25)
+    patches = np.stack([train[z, y:y + size, x:x + size] for z in range(0, 48, 3)
+                        for y in (0, 16, 32) for x in (0, 32)])  # 96 patches
+    vols = [rvegen.Volume("v", train[:size, :size, :size])]
+
+    def limits(holdout: np.ndarray) -> tuple[dict, dict]:
+        ds = Dataset(patches=patches, source=train, kind="stack", phases=2, holdout=holdout)
+        # windows of the reference itself as the "model's samples"
+        images = np.stack([holdout[z, y:y + size, x:x + size] for z in range(0, 48, 3)
+                           for y in (0, 32) for x in (0, 32)])
+        report = rvegen.validate(vols, ds, {"reference_samples": 32, "floor_draws": 1},
+                                 images_2d=images)
+        return report.headline("training_patches"), report.headline("ceiling_2d")
+
+    unlike, own = limits(field((48, 48, 48), 1.5, 0.5))
+    assert unlike["s2"] > 30 and own["s2"] < unlike["s2"] / 4
+    alike, _ = limits(field((48, 48, 48), 1.5, 0.25))
+    assert alike["s2"] < 8

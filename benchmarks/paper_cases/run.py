@@ -70,6 +70,7 @@ def summarize(case: str, build: bool = True) -> dict[str, Any]:
     floor_whole = report["real_ensemble"].get("errors_whole", {}).get(p, {})
     ceiling = (report.get("ceiling_2d") or {}).get("ensemble", {}).get("errors", {}).get(p, {})
     slices = (report.get("ceiling_2d") or {}).get("volume_slices", {}).get("errors", {}).get(p, {})
+    patches = (report.get("ceiling_2d") or {}).get("training_patches", {}).get("errors", {}).get(p, {})
     scalars = report["ensemble"]["scalars"][p]
     ranges = report["real_ensemble"]["scalar_range"][p]
     vols = report["volumes"]
@@ -91,6 +92,7 @@ def summarize(case: str, build: bool = True) -> dict[str, Any]:
         "floor_whole_s2": floor_whole.get("s2"), "floor_whole_lp": floor_whole.get("lineal_path"),
         "ceil_s2": ceiling.get("s2"), "ceil_lp": ceiling.get("lineal_path"),
         "slices_s2": slices.get("s2"), "slices_lp": slices.get("lineal_path"),
+        "patches_s2": patches.get("s2"), "patches_lp": patches.get("lineal_path"),
         "euler": scalars["euler_density"], "euler_range": ranges["euler_density"],
         "cluster": scalars["largest_cluster"], "cluster_range": ranges["largest_cluster"],
         "per_axis": report["per_axis"],
@@ -162,7 +164,9 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
         "the spread of a generator indistinguishable from the real data; in brackets the same",
         "ensembles against the whole data (spread plus the crops' bias). '2D ceiling' = the model's own 2D",
         "samples against real 2D crops (for stacks also: the volumes' slices against the same",
-        "2D reference). Euler = Euler characteristic per 1000 voxels (3D) or pixels (per plane);",
+        "2D reference; 'patches' = as many training patches against the same crops: the data",
+        "limit, what a perfect 2D model of the training data scores). Euler = Euler",
+        "characteristic per 1000 voxels (3D) or pixels (per plane);",
         "cluster = fraction of the phase in its largest connected cluster; beside each, the range",
         "of the same ensemble means over the 5 real ensembles. Per axis: the error of the",
         "ensemble's mean curve along z / y / x beside the per-axis floor ('floor'); rows whose",
@@ -187,6 +191,8 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
         ceil = f"{_f(r['ceil_s2'])} / {_f(r['ceil_lp'])}"
         if r.get("slices_s2") is not None:
             ceil += f" (slices {_f(r['slices_s2'])} / {_f(r['slices_lp'])})"
+        if r.get("patches_s2") is not None:
+            ceil += f"; patches {_f(r['patches_s2'])} / {_f(r['patches_lp'])}"
         floor = f"{r['floor_s2']:.2f} / {r['floor_lp']:.2f}"
         if r.get("floor_whole_s2") is not None:
             floor += f" ({_f(r['floor_whole_s2'])} / {_f(r['floor_whole_lp'])})"

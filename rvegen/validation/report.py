@@ -69,7 +69,9 @@ class Report:
         crops' mean, ``errors_whole`` against the whole data, with the range of their mean
         scalars).
     ceiling_2d
-        The model's own 2D samples against real 2D crops (None if not sampled).
+        The model's own 2D samples against real 2D crops (None if not sampled); with
+        ``training_patches``, as many training patches against the same crops (the data
+        limit: what a perfect 2D model of the training data would score).
     """
 
     rvegen_version: str
@@ -97,12 +99,15 @@ class Report:
         data), ``ensemble_crops`` (against the mean of random real crops, the headline of
         rvegen 0.2), ``real_ensemble`` (the floor: ensembles of as many real crops
         against their mean), ``real_ensemble_whole`` (the same ensembles against the whole
-        data) or the 2D ceiling (``ceiling_2d``)."""
+        data), the 2D ceiling (``ceiling_2d``) or the training patches against the same 2D
+        crops (``training_patches``, the data limit)."""
         source, key = {"ensemble": (self.ensemble, "errors"),
                        "ensemble_crops": (self.ensemble, "errors_crops"),
                        "real_ensemble": (self.real_ensemble, "errors"),
                        "real_ensemble_whole": (self.real_ensemble, "errors_whole"),
                        "ceiling_2d": ((self.ceiling_2d or {}).get("ensemble", {}), "errors"),
+                       "training_patches": ((self.ceiling_2d or {}).get("training_patches", {}),
+                                            "errors"),
                        }[which]
         return source.get(key, {}).get(str(self.phase_of_interest), {})
 
@@ -539,6 +544,14 @@ def _ceiling(st: _Setup, dataset: Dataset, cfg: ValidateSpec, images_2d: np.ndar
         slices = mean_descriptors([_describe_volume(v.labels, False, st.phases, st.metrics,
                                                     st.max_r, st.options)[0] for v in volumes])
         out["volume_slices"] = {"errors": by_phase(st.errors(ref2d_desc, slices))}
+    if dataset.patch_size == size and len(dataset.patches) >= len(images_2d):
+        # the data limit: what the model was taught, scored as its samples are. Where the
+        # reference is not the training data (a held-out block, a fresh realization) a
+        # model that reproduced its patches exactly would be this far off.
+        pick = np.sort(st.rng.choice(len(dataset.patches), len(sets) * size, replace=False))
+        patches = dataset.patches[pick]
+        out["training_patches"] = {"errors": by_phase(st.errors(ref2d_desc, described(
+            [patches[i : i + size] for i in range(0, len(patches), size)])))}
     return out
 
 
