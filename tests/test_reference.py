@@ -69,6 +69,8 @@ def test_headline_compares_with_the_whole_reference_not_the_crops_middle():
     whole = report.headline("ensemble")
     assert whole["volume_fraction"] < 0.03 < crops["volume_fraction"]
     assert report.headline("real_ensemble_whole")["volume_fraction"] > 0.03
+    # single volumes are judged against the same whole data (the gate's errors)
+    assert report.volumes[0]["errors"]["1"]["volume_fraction"] < 0.03
 
 
 def test_whole_reference_in_slabs_matches_the_whole(monkeypatch):

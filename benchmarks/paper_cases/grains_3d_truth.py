@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 import rvegen
 from rvegen.pipeline import reference_dataset
@@ -36,6 +37,16 @@ sys.path.insert(0, str(HERE.parent))
 from sampler.self_target import shape_line  # noqa: E402
 
 BLOCK = 64
+
+
+def closure(vols: list[Volume]) -> tuple[float, float, float]:
+    """3D largest-cluster fraction of the boundaries (phase 1), and of the grains (phase 0)
+    with their number of face-connected pieces per volume: closed boundaries keep the
+    grains apart (many pieces, none dominant); broken ones let them run together."""
+    bound = np.mean([largest_cluster_fraction(v.labels, 1) for v in vols])
+    grain = np.mean([largest_cluster_fraction(v.labels, 0) for v in vols])
+    pieces = np.mean([ndimage.label(v.labels == 0)[1] for v in vols])
+    return float(bound), float(grain), float(pieces)
 
 
 def tessellation_3d(sizes: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
@@ -92,21 +103,23 @@ def main() -> None:
     generated = json.loads((spec.run_path / "report.json").read_text())
     gen = generated["ensemble"]["errors"]["1"]
     gen_vols, _ = rvegen.read_volumes(spec.run_path / "volumes.h5")
-    gen_cluster3d = np.mean([largest_cluster_fraction(v.labels, 1) for v in gen_vols])
+    gen_closure = closure(gen_vols)
     print(f"grains: phase 1 (boundaries), {a.count} sub-volumes of {size}^3 per row, per-plane "
           f"validation against the case's 2D images (boundary fraction {ds.fractions[1]:.3f})")
-    print(f"{'3D tessellation, size x':26s} {'S2 / L %':>14s} {'fraction':>9s} {'3D cluster':>11s}")
+    print(f"{'3D tessellation, size x':26s} {'S2 / L %':>14s} {'fraction':>9s} "
+          f"{'3D cluster':>11s} {'grains: largest':>16s} {'pieces':>7s}")
     for scale in a.scales:
         vols = sub_volumes(scale, a.count, size, sizes, a.seed)
         report = rvegen.validate(vols, reference, spec.validate_)
         h = report.headline()
         frac = np.mean([v.labels.mean() for v in vols])
-        cluster3d = np.mean([largest_cluster_fraction(v.labels, 1) for v in vols])
+        bound, grain, pieces = closure(vols)
         print(f"{scale:<26.2f} {h['s2']:6.2f} / {h['lineal_path']:5.2f} {frac:9.3f} "
-              f"{cluster3d:11.3f}", flush=True)
+              f"{bound:11.3f} {grain:16.3f} {pieces:7.1f}", flush=True)
         print(f"    {shape_line(report)}", flush=True)
     print(f"{'generated (report.json)':26s} {gen['s2']:6.2f} / {gen['lineal_path']:5.2f} "
-          f"{np.mean([v.labels.mean() for v in gen_vols]):9.3f} {gen_cluster3d:11.3f}")
+          f"{np.mean([v.labels.mean() for v in gen_vols]):9.3f} {gen_closure[0]:11.3f} "
+          f"{gen_closure[1]:16.3f} {gen_closure[2]:7.1f}")
     print(f"    euler {generated['morphology']['generated']['1']['euler_density']:.2f}, cluster "
           f"{generated['morphology']['generated']['1']['largest_cluster_fraction']:.3f}, "
           f"accepted {generated['accepted']}/{len(generated['volumes'])}")
