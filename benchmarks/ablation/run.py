@@ -4,7 +4,7 @@
 
 Each spec here changes one thing against the paper's training setting (compact tiny,
 epsilon prediction, linear betas, plain MSE), all on the carbonate data for 5,000 steps:
-v or x0 prediction, min-SNR weighting, the cosine schedule, the small preset. Train them
+v or x0 prediction, min-SNR weighting, the cosine schedule, the small preset, no EMA. Train them
 first (``rvegen ingest SPEC && rvegen train SPEC`` each). The baseline row is the 5,000-step
 snapshot of ``benchmarks/convergence/carbonate_tiny.yaml``. Every row: rvegen's default
 sampler on the same seeds, the 3D ensemble errors, the 2D ceiling, morphology, and the
@@ -31,6 +31,7 @@ ROWS = {
     "x0": (HERE / "x0.yaml", "model.pt"),
     "cosine schedule": (HERE / "cosine.yaml", "model.pt"),
     "small preset (1.9 M)": (HERE / "small.yaml", "model.pt"),
+    "no EMA": (HERE / "no_ema.yaml", "model.pt"),
 }
 
 
