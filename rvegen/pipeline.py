@@ -197,8 +197,10 @@ def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
     if stage == "generate":
         return _sha(volumes_identity(spec, run), str(spec.generate.count))
     if stage == "validate":
+        # the version too: validation is cheap to redo and its report's meaning moves with
+        # rvegen (a report from an earlier version is redone, not kept)
         return _sha(spec.section_hash("validate"), _file_hash(run.volumes, "generate"),
-                    _dataset_content(run))
+                    _dataset_content(run), __version__)
     if stage == "export":
         return _sha(spec.section_hash("export", "data"), _file_hash(run.volumes, "generate"),
                     _file_hash(run.report, "validate"))
@@ -207,14 +209,26 @@ def fingerprint(spec: Spec, stage: str, run: RunDir) -> str:
     raise ValueError(f"unknown stage {stage!r}")
 
 
+def _verdicts(run: RunDir) -> str:
+    """What homogenization reads from report.json: the accepted volumes and the phase of
+    interest (re-validating with the same verdicts keeps the finite-element results)."""
+    try:
+        report = json.loads(_read_text(run.report))
+        accepted = [v["name"] for v in report["volumes"] if v["accepted"]]
+        poi = report["phase_of_interest"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{run.report}: not a readable report ({err}); run `rvegen validate "
+                         "--force`") from None
+    return json.dumps({"accepted": accepted, "phase_of_interest": poi})
+
+
 def homogenize_identity(spec: Spec, run: RunDir) -> str:
     """What makes homogenization results reusable (also per volume, on resume)."""
     section = spec.homogenize.model_dump(exclude={"workers"}) if spec.homogenize else {}
     materials = [m.model_dump() for m in spec.export.materials or []]
     return _sha(json.dumps(section, sort_keys=True), json.dumps(materials), str(spec.seed),
                 str(spec.data.voxel_size), _file_hash(run.volumes, "generate"),
-                _file_hash(run.report, "validate"), _dataset_content(run),
-                spec.section_hash("validate"))
+                _verdicts(run), _dataset_content(run), spec.section_hash("validate"))
 
 
 def _outputs_ok(run: RunDir, stage: str) -> bool:

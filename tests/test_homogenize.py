@@ -150,6 +150,19 @@ def test_stage_writes_results_and_resumes_without_solving_again(homogenized):
     assert len(counter.calls) == 5
     report = json.loads((run / "homogenization.json").read_text())
     assert [v["name"] for v in report["generated"]["volumes"]] == ["volume_000", "volume_001"]
+    # a report that changes without changing the verdicts (here: another version's stamp)
+    # keeps the finite-element results
+    import rvegen.validation.report as report_module
+
+    stamp = report_module.__version__
+    report_module.__version__ = stamp + "+other"
+    try:
+        rvegen.pipeline.run_stage(spec, "validate", force=True, progress=False, plugins=plugins)
+    finally:
+        report_module.__version__ = stamp
+    assert "+other" in (run / "report.json").read_text()
+    rvegen.pipeline.run_stage(spec, "homogenize", progress=False, plugins=plugins)
+    assert len(counter.calls) == 5
 
 
 def test_dask_equals_local_for_generate_and_homogenize(homogenized, tmp_path):
