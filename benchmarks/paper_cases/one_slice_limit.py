@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -25,8 +25,7 @@ import numpy as np
 import rvegen
 from rvegen.validation.metrics import error_rate, lineal_path, two_point_correlation
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from run import HERE  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def curves(labels: np.ndarray, phase: int, max_r: int) -> tuple[np.ndarray, np.ndarray]:
