@@ -12,9 +12,9 @@ a voxel as boundary when a face neighbour (+1 along any axis, as the 2D images m
 in-plane neighbours) belongs to another grain, cuts ``count`` 32^3 sub-volumes from 64^3
 blocks, and scores them with ``rvegen.validate`` against the case's reference, beside the
 generated ensemble (``../out/paper_cases/grains/report.json``; run ``run.py grains``
-first). A row here is the 3D truth a perfect sampler could reach: every slice of it is a
-closed network (a slice through closed sheets), so where it misses the images' S2, L(z),
-Euler density or largest cluster, the 2D data and a closed 3D network disagree.
+first). A row here is a closed 3D network with the case's grains: every slice of it cuts
+closed sheets, so where it misses the images' S2, L(z), Euler density or largest
+cluster, the 2D data and a closed 3D network disagree.
 """
 
 from __future__ import annotations
