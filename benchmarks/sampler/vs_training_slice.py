@@ -52,11 +52,17 @@ def main() -> None:
     print(f"{'setting':34s} {'training slice (per plane)':>27s} {'held-out block (3D)':>21s}")
     for name in a.settings:
         vols = volumes_for(name, model, ds, size, a.count, a.seed, a.cache / a.case)
-        cells = []
+        cells, shapes = [], []
         for reference in (own, held_out):
-            h = rvegen.validate(vols, reference, cfg).headline()
+            report = rvegen.validate(vols, reference, cfg)
+            h, q = report.headline(), str(report.phase_of_interest)
             cells.append(f"{h['s2']:5.1f} / {h['lineal_path']:5.1f}")
+            g, r = report.morphology["generated"][q], report.morphology["real"][q]
+            shapes.append(f"Euler {g['euler_density']:.2f} (real {r['euler_density']:.2f}), "
+                          f"cluster {g['largest_cluster_fraction']:.3f} "
+                          f"(real {r['largest_cluster_fraction']:.3f})")
         print(f"{name:34s} {cells[0]:>27s} {cells[1]:>21s}", flush=True)
+        print(f"    per plane vs the slice: {shapes[0]}; 3D vs the block: {shapes[1]}", flush=True)
     print(f"(the training slice holds {np.mean(train_slice == 0):.3f} of phase 0; the held-out "
           f"block {np.mean(held_out.holdout == 0):.3f})")
 
