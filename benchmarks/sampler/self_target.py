@@ -2,7 +2,7 @@
 beside the errors against the real data, for the same volumes.
 
     python benchmarks/sampler/self_target.py CASE [--count 8] [--seed 0]
-        [--settings NAME ...] [--cache DIR]
+        [--settings NAME ...] [--cache DIR] [--reference spec|training]
 
 CASE is a paper case with a run folder (``python benchmarks/paper_cases/run.py CASE``)
 and a checkpoint in ``benchmarks/paper_cases/models/``; NAME is a setting of ``sweep.py``.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rvegen  # noqa: E402
 from rvegen.pipeline import reference_dataset  # noqa: E402
+from rvegen.validation.reference import reference_source  # noqa: E402
 from rvegen.validation.report import self_headline  # noqa: E402
 from rvegen.volumes import Volume  # noqa: E402
 from sampler.sweep import SETTINGS  # noqa: E402
@@ -72,17 +74,23 @@ def main() -> None:
     p.add_argument("--settings", nargs="*", default=["rvegen s100"])
     p.add_argument("--cache", type=Path,
                    default=Path(__file__).resolve().parents[1] / "out" / "self_target")
+    p.add_argument("--reference", choices=["spec", "training"], default="spec",
+                   help="'ref' against what the spec validates with (default) or against "
+                        "the training part of a stack (its held-out block left out)")
     a = p.parse_args()
     spec = rvegen.load_spec(CASES / f"{a.case}.yaml")
     ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
-    reference = reference_dataset(spec, ds)  # what the case's validate.reference asks for
+    # what the case's validate.reference asks for, or the data the model was trained on
+    reference = (reference_dataset(spec, ds) if a.reference == "spec"
+                 else replace(ds, holdout=None))
     model = rvegen.load_model(CASES / "models" / f"{a.case}.pt")
     size = spec.generate.size or model.image_size
     base = {"size": size, "pool_sigma": 0.0}
     old = rvegen.sample_images(model, 512, base, ds.fractions, seed=a.seed + 7)
     new = rvegen.sample_images(model, 8 * size, base, ds.fractions, seed=a.seed + 7,
                                guided=True)
-    print(f"{a.case}: {a.count} volumes of {size}^3 per setting, seed {a.seed}; "
+    print(f"{a.case}: ref = {reference_source(reference, size)[1]}; "
+          f"{a.count} volumes of {size}^3 per setting, seed {a.seed}; "
           f"phase-{1 if model.phases == 2 else 'of-interest'} fraction of the 2D samples: "
           f"unguided {np.mean(old == model.phases - 1):.3f}, guided "
           f"{np.mean(new == model.phases - 1):.3f}, data {ds.fractions[-1]:.3f}")
