@@ -78,6 +78,24 @@ def real_samples(
     return out, where
 
 
+def tiled_samples(ds: Dataset, size: int, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """``count`` size^3 sub-volumes of a stack's reference that do not overlap.
+
+    The reference is tiled at a random offset; the tiles are drawn without replacement
+    when there are ``count`` of them, else with replacement (a bootstrap of the mean of
+    ``count`` independent sub-volumes). Random crops of a small block overlap, so means
+    of them vary far less than means of independent volumes: a floor made of them
+    understates the material's spread (``benchmarks/paper_cases/README.md``, session 9).
+    """
+    src, _ = reference_source(ds, size)
+    start = [int(rng.integers(n % size + 1)) for n in src.shape]
+    ranges = [range(a, n - size + 1, size) for a, n in zip(start, src.shape)]
+    tiles = [src[z : z + size, y : y + size, x : x + size]
+             for z in ranges[0] for y in ranges[1] for x in ranges[2]]
+    pick = rng.choice(len(tiles), count, replace=len(tiles) < count)
+    return [tiles[i] for i in pick]
+
+
 def integral_range(images: np.ndarray, phase: int, max_r: int) -> float:
     """Integral range of ``phase`` (pixels): the sum over lags r = 0..max_r of its
     normalised autocovariance (S2(r) - phi^2) / (phi - phi^2) along the image axes, up to

@@ -10,7 +10,7 @@ interest (the minority phase unless the spec names one).
 Beside the 3D figures the report puts the **2D ceiling**: the model's own 2D samples
 (without planes) scored against real 2D crops. If they are far off, no sampler can fix
 the 3D; if they are close and the 3D is not, the multi-plane coupling is what loses. And
-the **data limit**: as many training patches scored against the same crops; where the
+the **data limit**: every training patch scored against the same crops; where the
 reference is a held-out part unlike the training data, no model of that data gets closer.
 
 Single volumes and the real calibration samples of the gate are both scored against the
@@ -37,7 +37,8 @@ from ..volumes import Volume
 from . import gate as gates
 from .metrics import error_rate, lineal_path_axis, two_point_correlation_axis
 from .morphology import describe_shape, volume_fraction
-from .reference import FRESH_LABEL, real_image_sets, real_samples, reference_source
+from .reference import (FRESH_LABEL, real_image_sets, real_samples, reference_source,
+                        tiled_samples)
 
 #: (name, axis of (z, y, x) held fixed) of the three planes, in the sampler's order
 PLANES = {"yz": 2, "xz": 1, "xy": 0}
@@ -78,7 +79,7 @@ class Report:
         scalars).
     ceiling_2d
         The model's own 2D samples against real 2D crops (None if not sampled); with
-        ``training_patches``, as many training patches against the same crops (the data
+        ``training_patches``, every training patch against the same crops (the data
         limit: what a perfect 2D model of the training data would score).
     """
 
@@ -354,17 +355,22 @@ def _setup(volumes: list[Volume], dataset: Dataset, cfg: ValidateSpec, seed: int
 def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _Real:
     """Reference mean, calibration samples independent of it, and the floor: ensembles of
     ``count`` fresh real samples, several draws (their median error, the range of their
-    mean scalars)."""
+    mean scalars).
+
+    3D floor: non-overlapping sub-volumes (``tiled_samples``) against the whole block:
+    they cover it evenly, so they share neither the overlap of random crops (ensembles
+    of crops of a small block hardly vary) nor their middle bias. 2D floor: sets of
+    independent sections, as every real sample is, against the crops' mean.
+    """
     reals, where = real_samples(dataset, st.size, cfg.reference_samples, st.rng)
     real_desc = st.describe_real(reals)
     reference = mean_descriptors(real_desc)
     calib, _ = real_samples(dataset, st.size, cfg.reference_samples, st.rng)
     calib_desc = st.describe_real(calib)
-    draw_samples = [real_samples(dataset, st.size, count, st.rng)[0]
+    draw_samples = [tiled_samples(dataset, st.size, count, st.rng) if st.three_d
+                    else real_samples(dataset, st.size, count, st.rng)[0]
                     for _ in range(cfg.floor_draws)]
     draws = [mean_descriptors(st.describe_real(samples)) for samples in draw_samples]
-    draw_errors = [st.errors(reference, d) for d in draws]
-    floor = {k: float(np.median([e[k] for e in draw_errors])) for k in draw_errors[0]}
     scalars = [n for n, m in st.metrics.items() if m.kind == "scalar"]
     floor_range = {str(p): {n: [float(np.min([d.values[p][n] for d in draws])),
                                 float(np.max([d.values[p][n] for d in draws]))]
@@ -384,11 +390,6 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
                     for m in CURVE_AXES} for a in AXES}
 
     axis_ref = axis_mean(reals)
-    # per-axis floor: the same ensembles of fresh real samples, their mean curve per axis
-    axis_floor_draws = [_axis_curve_errors(axis_ref, axis_mean(samples))
-                        for samples in draw_samples]
-    axis_floor = {a: {m: float(np.median([e[a][m] for e in axis_floor_draws]))
-                      for m in CURVE_AXES} for a in AXES}
     plane_ref = None
     if plane_images:  # image a is the reference of the slices normal to axis a
         per_image = [st.describe_planes(s) for s in reals]
@@ -396,6 +397,15 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
                      for name, axis in PLANES.items()}
     whole, axis_whole = _whole_reference(st, reference_source(dataset, st.size)[0],
                                          reference, bool(plane_images))
+    # the floor's target: the whole block in 3D, the crops' mean in 2D (docstring)
+    target, axis_target = (whole, axis_whole) if st.three_d else (reference, axis_ref)
+    draw_errors = [st.errors(target, d) for d in draws]
+    floor = {k: float(np.median([e[k] for e in draw_errors])) for k in draw_errors[0]}
+    # per-axis floor: the same ensembles of fresh real samples, their mean curve per axis
+    axis_floor_draws = [_axis_curve_errors(axis_target, axis_mean(samples))
+                        for samples in draw_samples]
+    axis_floor = {a: {m: float(np.median([e[a][m] for e in axis_floor_draws]))
+                      for m in CURVE_AXES} for a in AXES}
     draw_whole = [st.errors(whole, d) for d in draws]
     # single real samples against the whole data: the spread the gate allows a volume,
     # judged against the same target (crops' mean would penalise volumes that hold the
@@ -557,12 +567,12 @@ def _ceiling(st: _Setup, dataset: Dataset, cfg: ValidateSpec, images_2d: np.ndar
         slices = mean_descriptors([_describe_volume(v.labels, False, st.phases, st.metrics,
                                                     st.max_r, st.options)[0] for v in volumes])
         out["volume_slices"] = {"errors": by_phase(st.errors(ref2d_desc, slices))}
-    if dataset.patch_size == size and len(dataset.patches) >= len(images_2d):
+    if dataset.patch_size == size and len(dataset.patches) >= size:
         # the data limit: what the model was taught, scored as its samples are. Where the
         # reference is not the training data (a held-out block, a fresh realization) a
-        # model that reproduced its patches exactly would be this far off.
-        pick = np.sort(st.rng.choice(len(dataset.patches), len(sets) * size, replace=False))
-        patches = dataset.patches[pick]
+        # model that reproduced its patches exactly would be this far off. Every patch, in
+        # sets of m: a subset of them varied by half its value between draws (Berea).
+        patches = dataset.patches[: len(dataset.patches) // size * size]
         out["training_patches"] = {"errors": by_phase(st.errors(ref2d_desc, described(
             [patches[i : i + size] for i in range(0, len(patches), size)])))}
     return out
