@@ -133,3 +133,22 @@ def test_training_patches_show_the_data_limit_when_the_reference_is_held_out():
     assert unlike["s2"] > 30 and own["s2"] < unlike["s2"] / 4
     alike, _ = limits(field((48, 48, 48), 1.5, 0.25))
     assert alike["s2"] < 8
+
+
+def test_floor_samples_do_not_overlap():
+    """The 3D floor's real samples are tiles of the reference block: without replacement
+    while the block holds enough, each a true sub-block, no two overlapping."""
+    from rvegen.data.dataset import Dataset
+    from rvegen.validation.reference import tiled_samples
+
+    block = np.arange(64 * 64 * 70).reshape(70, 64, 64)  # every voxel unique
+    ds = Dataset(patches=np.zeros((1, 32, 32), np.uint8), source=block[:6],
+                 kind="stack", phases=2, holdout=block)
+    rng = np.random.default_rng(0)
+    tiles = tiled_samples(ds, 32, 8, rng)
+    assert len(tiles) == 8 and all(t.shape == (32, 32, 32) for t in tiles)
+    voxels = np.concatenate([t.ravel() for t in tiles])
+    assert len(np.unique(voxels)) == voxels.size  # 8 disjoint tiles
+    z0, y0, x0 = np.unravel_index(tiles[0][0, 0, 0], block.shape)
+    np.testing.assert_array_equal(tiles[0], block[z0:z0 + 32, y0:y0 + 32, x0:x0 + 32])
+    assert len(tiled_samples(ds, 32, 20, rng)) == 20  # fewer tiles than asked: a bootstrap

@@ -14,8 +14,8 @@ the **data limit**: every training patch scored against the same crops; where th
 reference is a held-out part unlike the training data, no model of that data gets closer.
 
 Single volumes and the real calibration samples of the gate are both scored against the
-whole reference data (the ensemble headline's target); the floor's ensembles against the
-mean of random real crops (their spread), and against the whole data (``errors_whole``).
+whole reference data (the ensemble headline's target); so is the 3D floor, made of
+non-overlapping sub-volumes (the 2D floor: independent sections against the crops' mean).
 """
 
 from __future__ import annotations
@@ -74,9 +74,10 @@ class Report:
         Errors of the mean descriptors of all volumes (the paper's figure, with the mean
         scalars): ``errors`` against the curves of the whole reference data, ``errors_crops``
         against the mean of random real crops; and of as many fresh real samples (the
-        floor for that count: the median over ``floor_draws`` such ensembles against the
-        crops' mean, ``errors_whole`` against the whole data, with the range of their mean
-        scalars).
+        floor for that count: the median over ``floor_draws`` such ensembles, in 3D of
+        non-overlapping sub-volumes against the whole block, in 2D of independent
+        sections against the crops' mean; ``errors_whole`` against the whole data; with
+        the range of their mean scalars).
     ceiling_2d
         The model's own 2D samples against real 2D crops (None if not sampled); with
         ``training_patches``, every training patch against the same crops (the data
@@ -106,8 +107,8 @@ class Report:
     def headline(self, which: str = "ensemble") -> dict[str, float]:
         """Errors of the phase of interest: ``ensemble`` (against the whole reference
         data), ``ensemble_crops`` (against the mean of random real crops, the headline of
-        rvegen 0.2), ``real_ensemble`` (the floor: ensembles of as many real crops
-        against their mean), ``real_ensemble_whole`` (the same ensembles against the whole
+        rvegen 0.2), ``real_ensemble`` (the floor: ensembles of as many real samples,
+        see the class docstring), ``real_ensemble_whole`` (the same ensembles against the whole
         data), the 2D ceiling (``ceiling_2d``) or the training patches against the same 2D
         crops (``training_patches``, the data limit)."""
         source, key = {"ensemble": (self.ensemble, "errors"),
