@@ -19,7 +19,6 @@ import argparse
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 import rvegen
@@ -55,9 +54,9 @@ def main() -> None:
     run = spec.run_path
     report = json.loads((run / "report.json").read_text())
     phase, max_r = int(report["phase_of_interest"]), int(report["max_r"])
-    with h5py.File(run / "dataset.h5", "r") as f:
-        source, holdout = f["source"][:], f["holdout"][:]
-        train_slice = str(f.attrs.get("train_slice", "?"))
+    ds = rvegen.load_dataset(run / "dataset.h5")
+    source, holdout = ds.source, ds.holdout
+    train_slice = str(ds.meta.get("train_slice", "?"))
     ref = curves(holdout, phase, max_r)
     index = int(spec.data.train_slice)
     print(f"{args.case}: phase {phase}, r = 0..{max_r}; reference = held-out block "

@@ -17,7 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 import rvegen
@@ -35,11 +34,10 @@ def main() -> None:
     for case in a.cases:
         run = rvegen.load_spec(HERE / f"{case}.yaml").run_path
         phase = int(json.loads((run / "report.json").read_text())["phase_of_interest"])
-        with h5py.File(run / "dataset.h5", "r") as f:
-            data = float(f.attrs["volume_fractions"][phase])
-            patches = float(np.mean(f["patches"][:] == phase))
-            shape = "x".join(map(str, f["source"].shape))
-            where = f.attrs.get("train_slice", f"source {shape}")
+        ds = rvegen.load_dataset(run / "dataset.h5")
+        data = ds.fractions[phase]
+        patches = float(np.mean(ds.patches == phase))
+        where = ds.meta.get("train_slice", f"source {'x'.join(map(str, ds.source.shape))}")
         print(f"{case:10s} {phase:5d} {data:7.3f} {patches:8.3f} {100 * (patches / data - 1):+8.1f} %"
               f"  {where}")
 

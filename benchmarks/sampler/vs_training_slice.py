@@ -17,7 +17,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -40,8 +39,7 @@ def main() -> None:
     if spec.data.train_slice is None:
         sys.exit(f"{a.case}: not a one-slice case (data.train_slice is not set)")
     ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
-    with h5py.File(spec.run_path / "dataset.h5", "r") as f:
-        train_slice = f["source"][int(spec.data.train_slice)]
+    train_slice = ds.source[int(spec.data.train_slice)]
     size = spec.generate.size or spec.data.patch_size
     own = rvegen.Dataset.from_array(train_slice, kind="image", patch_size=size, num_patches=8)
     held_out = reference_dataset(spec, ds)

@@ -323,7 +323,8 @@ class _Real:
     axis_floor: dict[str, dict[str, float]]
     #: the curves and fractions of the whole reference data (scalars: ``reference``'s)
     whole: Descriptors
-    #: the floor's ensembles against ``whole``: spread plus the bias of crop positions
+    #: the floor's ensembles against ``whole`` (3D: the floor itself; 2D: spread plus the
+    #: bias of crop positions)
     floor_whole: dict[str, float]
     #: per-axis curves of the phase of interest in the whole reference data
     axis_whole: dict[str, dict[str, np.ndarray]]
@@ -407,7 +408,8 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
                         for samples in draw_samples]
     axis_floor = {a: {m: float(np.median([e[a][m] for e in axis_floor_draws]))
                       for m in CURVE_AXES} for a in AXES}
-    draw_whole = [st.errors(whole, d) for d in draws]
+    # in 3D the floor already is against the whole block
+    draw_whole = draw_errors if st.three_d else [st.errors(whole, d) for d in draws]
     # single real samples against the whole data: the spread the gate allows a volume,
     # judged against the same target (crops' mean would penalise volumes that hold the
     # material's fraction where the crops hold their middle's)
