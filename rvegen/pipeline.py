@@ -278,6 +278,16 @@ def run_ingest(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force
     fractions = ", ".join(f"{v:.3f}" for v in ds.fractions)
     log(f"ingest: {ds.kind} {ds.source.shape} -> {len(ds.patches)} patches "
         f"{ds.patch_size}x{ds.patch_size}; phase fractions {fractions}")
+    if "fractions_before_downscale" in ds.meta:
+        before, after = (list(ds.meta[k]) for k in
+                         ("fractions_before_downscale", "fractions_after_downscale"))
+        shift = max(abs(a - b) / max(b, 1e-12) for a, b in zip(after, before))
+        # a majority vote drains a minority phase (benchmarks/downscale.py: 4-21 % of it)
+        advice = ("; data.downscale_method 'fractions' keeps them"
+                  if shift > 0.02 and spec.data.downscale_method == "majority" else "")
+        log(f"ingest: downscale x{spec.data.downscale} ({spec.data.downscale_method}) moved the "
+            f"phase fractions from {', '.join(f'{v:.3f}' for v in before)} to "
+            f"{', '.join(f'{v:.3f}' for v in after)}{advice}")
 
 
 def run_train(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force: bool) -> None:

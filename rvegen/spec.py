@@ -143,7 +143,14 @@ class DataSpec(_Section):
     phases: int = Field(2, ge=2, le=16, description="Number of phases K; labels 0..K-1.")
     segmentation: SegmentationSpec = Field(default_factory=SegmentationSpec)
     downscale: int = Field(
-        1, ge=1, le=16, description="Majority-vote downscaling factor applied after segmentation."
+        1, ge=1, le=16, description="Downscaling factor applied after segmentation."
+    )
+    downscale_method: Literal["majority", "fractions"] = Field(
+        "majority",
+        description="How a block of voxels becomes one: 'majority' (its largest phase; drains "
+        "a minority phase, whose thin parts and ties go to the majority) or 'fractions' (its "
+        "largest phase up to per-phase offsets that keep the input's phase fractions; can cut "
+        "thin ligaments of a majority phase). The ingest log shows how far the fractions moved.",
     )
     patch_size: int = Field(32, ge=8, le=1024, description="Side n of the n x n patches.")
     num_patches: int = Field(
@@ -599,7 +606,7 @@ class Spec(_Section):
 #: behaviour from before they existed. Identity hashes leave them out at that value, so
 #: that upgrading rvegen does not rerun finished stages (retraining takes hours).
 NEUTRAL_FIELDS: dict[str, dict[str, Any]] = {
-    "data": {"sources": None},
+    "data": {"sources": None, "downscale_method": "majority"},
     "model": {"encoding": "one_hot"},
     "generate": {"plane_block": 1, "pool_repeats": True},
 }

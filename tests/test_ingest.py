@@ -163,6 +163,37 @@ def test_downscale_and_holdout(tmp_path):
     assert load_dataset(tmp_path / "d.h5").holdout.shape == (5, 16, 16)
 
 
+def test_downscale_keeps_phase_fractions():
+    """Majority voting (the default) drains a minority phase (thin parts and ties go to the
+    majority); 'fractions' keeps every phase's fraction and still follows each block's
+    majority."""
+    from rvegen.data.segment import downscale
+
+    # thin lines of phase 1, one pixel wide every 4 pixels: every 2 x 2 block on a line is a tie
+    image = np.zeros((64, 64), dtype=np.uint8)
+    image[:, ::4] = 1
+    image[40:48, 40:48] = 1  # a solid square: its blocks are phase 1 by any rule
+    assert downscale(image, 2, 2, "majority")[:, :20].sum() == 0  # the lines vanish
+    kept = downscale(image, 2, 2, "fractions")
+    assert kept.mean() == pytest.approx(image.mean(), abs=1 / kept.size)
+    assert kept[20:24, 20:24].all()
+    # three phases in 3D, the rarest at 10 %
+    rng = np.random.default_rng(1)
+    volume = rng.choice(3, size=(24, 24, 24), p=[0.6, 0.3, 0.1]).astype(np.uint8)
+    for method, tolerance in (("fractions", 2e-3), ("majority", None)):
+        small = downscale(volume, 2, 3, method)
+        got = np.bincount(small.ravel(), minlength=3) / small.size
+        want = np.bincount(volume.ravel(), minlength=3) / volume.size
+        if tolerance is None:
+            assert got[2] < 0.5 * want[2]
+        else:
+            np.testing.assert_allclose(got, want, atol=tolerance)
+    # blocks with a clear majority keep it under both rules
+    blocky = np.kron(rng.integers(0, 3, (6, 6, 6)), np.ones((2, 2, 2), dtype=int)).astype(np.uint8)
+    for method in ("majority", "fractions"):
+        np.testing.assert_array_equal(downscale(blocky, 2, 3, method), blocky[::2, ::2, ::2])
+
+
 def test_synthetic_sources(tmp_path):
     spheres = {"kind": "spheres", "shape": [40, 32, 32], "diameter_mean": 8, "diameter_std": 2,
                "volume_fraction": 0.25, "overlap": False}
@@ -202,3 +233,20 @@ def test_train_slice_trains_on_one_slice_only(tmp_path):
         ingest(_spec(tmp_path / "v.npy", patch_size=8, holdout=0.2, train_slice=16), tmp_path)
     with pytest.raises(ValueError, match="needs data.holdout"):
         _spec(tmp_path / "v.npy", patch_size=8, train_slice=3)
+
+
+def test_ingest_log_shows_what_downscaling_did_to_the_fractions(write_spec):
+    from typer.testing import CliRunner
+
+    from rvegen.cli import app
+
+    majority = CliRunner().invoke(app, ["ingest", str(write_spec({"data": {"downscale": 2}})), "-q"])
+    assert majority.exit_code == 0, majority.stderr
+    assert "downscale x2 (majority) moved the phase fractions" in majority.stderr
+    assert "'fractions' keeps them" in majority.stderr  # carbonate's pores drain by a fifth
+    spec = write_spec({"data": {"downscale": 2, "downscale_method": "fractions"}}, "f.yaml")
+    kept = CliRunner().invoke(app, ["ingest", str(spec), "-q"])
+    assert kept.exit_code == 0 and "keeps them" not in kept.stderr
+    line = next(s for s in kept.stderr.splitlines() if "moved the phase fractions" in s)
+    before, after = line.split(" from ")[1].split(" to ")
+    assert before == after

@@ -118,5 +118,13 @@ def test_identity_hashes_survive_new_fields():
         "8e4d5bcaeeab05d788833808f4555e72f6defdf4e4b1b7a14f7325cd6f1cbe1d"
     assert spec.section_hash("generate") == \
         "20d3029b555ba721fd360d073e598f57c46a32992b88228ebee332de4b4a05ef"
+    # data.downscale_method: 'majority' was the only method before it existed
+    majority = Spec.model_validate({"data": {"source": "x.npy", "downscale": 2,
+                                             "downscale_method": "majority"}})
+    assert majority.section_hash("data") == \
+        "687db20630cd7e874cdcccde1b605b1c8582e1ab425da0e7603f9950848a2b27"
+    fractions = Spec.model_validate({"data": {"source": "x.npy", "downscale": 2,
+                                              "downscale_method": "fractions"}})
+    assert fractions.section_hash("data") != majority.section_hash("data")
     ordinal = Spec.model_validate({"data": {"source": "x.npy"}, "model": {"encoding": "ordinal"}})
     assert ordinal.section_hash("model") != spec.section_hash("model")

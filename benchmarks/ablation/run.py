@@ -4,7 +4,8 @@
 
 Each spec here changes one thing against the paper's training setting (compact tiny,
 epsilon prediction, linear betas, plain MSE), all on the carbonate data for 5,000 steps:
-v or x0 prediction, min-SNR weighting, the cosine schedule, the small preset, no EMA. Train them
+v or x0 prediction, min-SNR weighting, the cosine schedule, the small preset, no EMA,
+48 x 48 patches, the image downscaled 2x. Train them
 first (``rvegen ingest SPEC && rvegen train SPEC`` each). The baseline row is the 5,000-step
 snapshot of ``benchmarks/convergence/carbonate_tiny.yaml``. Every row: rvegen's default
 sampler on the same seeds, the 3D ensemble errors, the 2D ceiling, morphology, and the
@@ -32,6 +33,17 @@ ROWS = {
     "cosine schedule": (HERE / "cosine.yaml", "model.pt"),
     "small preset (1.9 M)": (HERE / "small.yaml", "model.pt"),
     "no EMA": (HERE / "no_ema.yaml", "model.pt"),
+    # session 10: the field of view. 48 x 48 patches, sampled at 32^3 like every row and at
+    # 48^3 (its own size; lags up to 16 as every row); the image downscaled 2x (its
+    # volumes and reference at the coarser voxel, so lags up to 32 original pixels)
+    "patch 48, 32^3 volumes": (HERE / "patch48.yaml", "model.pt"),
+    "patch 48, 48^3 volumes": (HERE / "patch48.yaml", "model.pt"),
+    "downscale 2 (fractions)": (HERE / "downscale2.yaml", "model.pt"),
+}
+#: rows sampled or scored unlike the rest: generate / validate fields
+OPTIONS: dict[str, tuple[dict, dict]] = {
+    "patch 48, 32^3 volumes": ({"size": 32}, {}),
+    "patch 48, 48^3 volumes": ({}, {"max_r": 16}),
 }
 
 
@@ -52,7 +64,8 @@ def main() -> None:
             continue
         model = rvegen.load_model(path)
         ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
-        row = score(model, ds, {}, args.count, spec.seed)
+        generate, validate = OPTIONS.get(name, ({}, {}))
+        row = score(model, ds, generate, args.count, spec.seed, validate=validate)
         minutes = model.meta.get("train_seconds", float("nan")) / 60
         row.update(setting=name, train_minutes=minutes, steps=model.meta.get("step"))
         print(f"{minutes:8.1f} " + line(name, row), flush=True)

@@ -92,6 +92,13 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "paper T1000 nh2": {**PAPER, "harmonizing_steps": 2},
     "paper T1000 nh5": {**PAPER, "harmonizing_steps": 5},
     "paper T1000 nh10 (faithful)": {**PAPER},
+    # session 10: the T = 1000 sweep with the drain stopped (fraction guidance, no pooling)
+    # and rvegen's harmonized sampler at full length
+    "paper T1000 nh1 guided": {**PAPER, "harmonizing_steps": 1, "fraction_guidance": True},
+    "paper T1000 nh5 guided": {**PAPER, "harmonizing_steps": 5, "fraction_guidance": True},
+    "paper T1000 nh10 guided": {**PAPER, "fraction_guidance": True},
+    "rvegen T1000 nh5 pool-first": {**RVEGEN, "steps": 1000, "harmonizing_steps": 5,
+                                    "pool_repeats": False},
 }
 
 

@@ -154,9 +154,28 @@ def _label(array: np.ndarray, data: DataSpec, name: str) -> tuple[np.ndarray, di
     seg = data.segmentation
     labels, seg_meta = segment(array, seg.method, data.phases, name, seg.thresholds,
                                seg.denoise, seg.denoise_size)
-    if data.downscale > 1:
-        labels = downscale(labels, data.downscale, data.phases)
-    return labels, seg_meta
+    return downscaled(labels, data, seg_meta, per_image=False), seg_meta
+
+
+def _fractions(labels: np.ndarray, phases: int) -> list[float]:
+    return (np.bincount(labels.ravel(), minlength=phases) / labels.size).tolist()
+
+
+def downscaled(labels: np.ndarray, data: DataSpec, meta: dict, per_image: bool) -> np.ndarray:
+    """``labels`` downscaled as ``data`` says (``per_image``: axis 0 counts independent
+    images, which keep their count); the phase fractions before and after go into
+    ``meta``, since a majority vote moves them."""
+    if data.downscale == 1:
+        return labels
+    before = _fractions(labels, data.phases)
+    if per_image:
+        labels = np.stack([downscale(im, data.downscale, data.phases, data.downscale_method)
+                           for im in labels])
+    else:
+        labels = downscale(labels, data.downscale, data.phases, data.downscale_method)
+    meta.update(fractions_before_downscale=before,
+                fractions_after_downscale=_fractions(labels, data.phases))
+    return labels
 
 
 def prepare_planes(arrays: list[np.ndarray], data: DataSpec, names: list[str], meta: dict,
@@ -193,6 +212,9 @@ def prepare_planes(arrays: list[np.ndarray], data: DataSpec, names: list[str], m
     fractions = np.mean([np.bincount(im.ravel(), minlength=data.phases) / im.size
                          for im in labelled], axis=0)
     meta.update(seg_metas[0])
+    for key in ("fractions_before_downscale", "fractions_after_downscale"):
+        if key in meta:  # as the volume fractions: the planes' mean
+            meta[key] = np.mean([m[key] for m in seg_metas], axis=0).tolist()
     meta.update({
         "plane_images": " ".join(PLANE_IMAGES),
         "plane_segmentation": json.dumps(seg_metas),
@@ -200,6 +222,7 @@ def prepare_planes(arrays: list[np.ndarray], data: DataSpec, names: list[str], m
         "augment": data.augment,
         "slice_axes": [0, 1, 2],
         "downscale": data.downscale,
+        "downscale_method": data.downscale_method,
         "rvegen_version": __version__,
     })
     meta = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in meta.items()}
@@ -235,12 +258,7 @@ def prepare(array: np.ndarray, data: DataSpec, name: str, meta: dict,
     labels, seg_meta = segment(array, seg.method, data.phases, name, seg.thresholds,
                                seg.denoise, seg.denoise_size)
     del array
-    if data.downscale > 1:
-        # independent images keep their count; only their planes are downscaled
-        if kind == "image" and labels.ndim == 3:
-            labels = np.stack([downscale(im, data.downscale, data.phases) for im in labels])
-        else:
-            labels = downscale(labels, data.downscale, data.phases)
+    labels = downscaled(labels, data, seg_meta, per_image=kind == "image" and labels.ndim == 3)
     holdout = None
     if kind == "stack" and data.holdout > 0:
         cut = int(round(labels.shape[0] * (1 - data.holdout)))
@@ -281,6 +299,7 @@ def prepare(array: np.ndarray, data: DataSpec, name: str, meta: dict,
         "augment": data.augment,
         "slice_axes": list(data.slice_axes),
         "downscale": data.downscale,
+        "downscale_method": data.downscale_method,
         "rvegen_version": __version__,
     })
     meta = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in meta.items()}
