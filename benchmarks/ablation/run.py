@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=16)
     parser.add_argument("--rows", nargs="*", default=None, help=", ".join(ROWS))
     parser.add_argument("--out", type=Path, default=None, help="append rows as JSON lines")
+    parser.add_argument("--pool-sigma", default=None,
+                        help="generate.pool_sigma for every row (e.g. auto) instead of the default")
     args = parser.parse_args()
     print(f"{'CPU min':>8s} " + HEADER)
     for name in args.rows or list(ROWS):
@@ -65,9 +67,13 @@ def main() -> None:
         model = rvegen.load_model(path)
         ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
         generate, validate = OPTIONS.get(name, ({}, {}))
+        if args.pool_sigma is not None:
+            sigma = args.pool_sigma
+            generate = {**generate, "pool_sigma": sigma if sigma == "auto" else float(sigma)}
         row = score(model, ds, generate, args.count, spec.seed, validate=validate)
         minutes = model.meta.get("train_seconds", float("nan")) / 60
-        row.update(setting=name, train_minutes=minutes, steps=model.meta.get("step"))
+        row.update(setting=name, train_minutes=minutes, steps=model.meta.get("step"),
+                   pool_sigma=args.pool_sigma)
         print(f"{minutes:8.1f} " + line(name, row), flush=True)
         if args.out:
             with open(args.out, "a") as fh:
