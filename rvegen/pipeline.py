@@ -282,7 +282,7 @@ def run_ingest(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force
         before, after = (list(ds.meta[k]) for k in
                          ("fractions_before_downscale", "fractions_after_downscale"))
         shift = max(abs(a - b) / max(b, 1e-12) for a, b in zip(after, before))
-        # a majority vote drains a minority phase (benchmarks/downscale.py: 4-21 % of it)
+        # a majority vote moves a minority phase by 4-21 % of its fraction (benchmarks/downscale.py)
         advice = ("; data.downscale_method 'fractions' keeps them"
                   if shift > 0.02 and spec.data.downscale_method == "majority" else "")
         log(f"ingest: downscale x{spec.data.downscale} ({spec.data.downscale_method}) moved the "
