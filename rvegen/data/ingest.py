@@ -157,7 +157,8 @@ def _label(array: np.ndarray, data: DataSpec, name: str) -> tuple[np.ndarray, di
     return downscaled(labels, data, seg_meta, per_image=False), seg_meta
 
 
-def _fractions(labels: np.ndarray, phases: int) -> list[float]:
+def phase_fractions(labels: np.ndarray, phases: int) -> list[float]:
+    """Fraction of the voxels in each phase 0..K-1."""
     return (np.bincount(labels.ravel(), minlength=phases) / labels.size).tolist()
 
 
@@ -167,14 +168,14 @@ def downscaled(labels: np.ndarray, data: DataSpec, meta: dict, per_image: bool) 
     ``meta``, since a majority vote moves them."""
     if data.downscale == 1:
         return labels
-    before = _fractions(labels, data.phases)
+    before = phase_fractions(labels, data.phases)
     if per_image:
         labels = np.stack([downscale(im, data.downscale, data.phases, data.downscale_method)
                            for im in labels])
     else:
         labels = downscale(labels, data.downscale, data.phases, data.downscale_method)
     meta.update(fractions_before_downscale=before,
-                fractions_after_downscale=_fractions(labels, data.phases))
+                fractions_after_downscale=phase_fractions(labels, data.phases))
     return labels
 
 
@@ -209,8 +210,7 @@ def prepare_planes(arrays: list[np.ndarray], data: DataSpec, names: list[str], m
     w = min(im.shape[1] for im in labelled)
     source = np.stack([_centre(im, h, w) for im in labelled])
     # each plane family weighs the same in a volume, whatever the images' sizes
-    fractions = np.mean([np.bincount(im.ravel(), minlength=data.phases) / im.size
-                         for im in labelled], axis=0)
+    fractions = np.mean([phase_fractions(im, data.phases) for im in labelled], axis=0)
     meta.update(seg_metas[0])
     for key in ("fractions_before_downscale", "fractions_after_downscale"):
         if key in meta:  # as the volume fractions: the planes' mean
@@ -291,11 +291,10 @@ def prepare(array: np.ndarray, data: DataSpec, name: str, meta: dict,
     else:
         trained_on = labels
         patches = make_patches(labels, kind, n, data.num_patches, data.slice_axes, rng)
-    # what the model saw sets the fraction that generation matches
-    fractions = np.bincount(trained_on.ravel(), minlength=data.phases) / trained_on.size
     meta.update(seg_meta)
     meta.update({
-        "volume_fractions": fractions.tolist(),
+        # what the model saw sets the fraction that generation matches
+        "volume_fractions": phase_fractions(trained_on, data.phases),
         "augment": data.augment,
         "slice_axes": list(data.slice_axes),
         "downscale": data.downscale,
