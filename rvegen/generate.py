@@ -9,6 +9,7 @@ Each volume goes through the sampler, then every ``rvegen_on_volume_generated`` 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -17,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .device import pick_device
+from .data.dataset import Dataset
 from .diffusion.checkpoint import LoadedModel, load_model
 from .diffusion.encoding import model_to_labels
 from .diffusion.multiplane import SamplerSettings, data_mean, sample_images_2d
@@ -124,33 +126,65 @@ def iter_volumes(
         })
 
 
+def auto_stack(dataset: Dataset | None, reference: str = "auto") -> Dataset | None:
+    """The training stack that scores ``auto`` settings in 3D, or None (the 2D self score).
+
+    A 3D stack whose patches were cut from the whole training part (not from one slice,
+    ``data.train_slice``) is training data in 3D; it scores the trial volumes unless
+    validation compares with that same training part (``reference`` 'training', or
+    'auto' without a held-out part), where choosing by it would tune on the reference.
+    """
+    reference_is_training = reference == "training" or (
+        reference == "auto" and (dataset is None or dataset.holdout is None))
+    if (dataset is None or dataset.kind != "stack" or "train_slice" in dataset.meta
+            or reference_is_training):
+        return None
+    return replace(dataset, holdout=None)
+
+
 class AutoTrials:
-    """How the ``auto`` settings are chosen, without real data: ``AUTO_TRIALS`` trial volumes
-    per candidate (seeds of their own) scored per plane against the model's own 2D
-    samples, drawn with the same fraction guidance as the volumes (unguided 2D samples
-    miss the data's fraction by up to a tenth, and S2 errors of that size hide the shape).
-    The candidate whose slices the 2D model would draw by itself (lowest S2 + L(z) error)
-    is the one whose 3D coupling disturbs the model least (benchmarks/sampler/README.md
-    measures this rule on the paper cases against held-out references).
+    """How the ``auto`` settings are chosen, without the reference: ``AUTO_TRIALS`` trial
+    volumes per candidate (seeds of their own), scored one of two ways.
+
+    - ``stack`` given (3D training data, :func:`auto_stack`): in 3D against the training
+      part of the stack, S2, L(z), Euler density and largest cluster in units of the real
+      spread (:func:`rvegen.validation.report.stack_score`). The 2D score cannot see how a
+      phase connects across slices: on the spheres case it preferred pooling, whose
+      inclusions merge (benchmarks/sampler/README.md, session 11).
+    - otherwise: per plane against the model's own 2D samples, drawn with the same
+      fraction guidance as the volumes (unguided 2D samples miss the data's fraction by up
+      to a tenth, and S2 errors of that size hide the shape). The candidate whose slices
+      the 2D model would draw by itself (lowest S2 + L(z) error) is the one whose 3D
+      coupling disturbs the model least.
     """
 
     def __init__(self, model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None,
-                 seed: int = 0, plugins: Registry | None = None, progress: bool = False) -> None:
-        self.model, self.fractions = model, fractions
+                 seed: int = 0, plugins: Registry | None = None, progress: bool = False,
+                 stack: Dataset | None = None) -> None:
+        self.model, self.fractions, self.stack = model, fractions, stack
         self.plugins, self.progress = plugins, progress
         size = cfg.size or model.image_size
-        self.images = sample_images(model, AUTO_TRIALS * size, cfg, fractions, seed,
-                                    guided=True)
+        self.images = None if stack is not None else sample_images(
+            model, AUTO_TRIALS * size, cfg, fractions, seed, guided=True)
         self.trial_seed = volume_seed(seed, TRIALS_SEED)
 
+    @property
+    def name(self) -> str:
+        """What the scores are: the name the records carry."""
+        return ("3D vs training stack, real spreads" if self.stack is not None
+                else "self S2 + L")
+
     def score(self, cfg: GenerateSpec, **fields: Any) -> float:
-        """S2 + L(z) (%) of the trial volumes sampled with ``fields`` changed in ``cfg``."""
-        from .validation.report import self_headline
+        """The score of the trial volumes sampled with ``fields`` changed in ``cfg``: the
+        stack score's sum, or the self S2 + L(z) (%); lower is better."""
+        from .validation.report import self_headline, stack_score
 
         trial = cfg.model_copy(update={**fields, "count": AUTO_TRIALS})
         volumes = list(iter_volumes(self.model, trial, list(range(AUTO_TRIALS)),
                                     self.fractions, self.trial_seed, None, self.plugins,
                                     self.progress))
+        if self.stack is not None:
+            return stack_score(volumes, self.stack, self.plugins)["sum"]
         head = self_headline(volumes, self.images, self.model.phases, self.plugins)
         return float(head["s2"] + head["lineal_path"])
 
@@ -158,7 +192,7 @@ class AutoTrials:
 def choose_pool_sigma(
     model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
     plugins: Registry | None = None, progress: bool = False,
-    trials: AutoTrials | None = None,
+    trials: AutoTrials | None = None, stack: Dataset | None = None,
 ) -> tuple[float, dict[str, float]]:
     """The pooling width of ``pool_sigma: auto``: of ``AUTO_POOL_SIGMAS``, the one whose
     trial volumes score best (:class:`AutoTrials`; with n_h 1 when ``harmonizing_steps``
@@ -167,9 +201,9 @@ def choose_pool_sigma(
     Returns
     -------
     (float, dict)
-        The chosen width and the score of every candidate ("1.0": S2 + L %, ...).
+        The chosen width and the score of every candidate ("1.0": score, ...).
     """
-    trials = trials or AutoTrials(model, cfg, fractions, seed, plugins, progress)
+    trials = trials or AutoTrials(model, cfg, fractions, seed, plugins, progress, stack)
     plain = {"harmonizing_steps": 1} if cfg.harmonizing_steps == "auto" else {}
     scores = {str(s): trials.score(cfg, pool_sigma=s, **plain) for s in AUTO_POOL_SIGMAS}
     best = min(AUTO_POOL_SIGMAS, key=lambda s: scores[str(s)])
@@ -180,48 +214,53 @@ def choose_harmonizing(
     model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
     plugins: Registry | None = None, progress: bool = False,
     trials: AutoTrials | None = None, known: dict[str, float] | None = None,
-) -> tuple[int, dict[str, float]]:
-    """n_h of ``harmonizing_steps: auto``: 1, or the harmonized preset's repeats (pooling
-    on each step's first pass only), whichever's trial volumes score best
-    (:class:`AutoTrials`) at cfg's numeric pooling width. ``known``: scores already
-    measured on the same trials ({"1": ...}).
+    stack: Dataset | None = None,
+) -> tuple[str, dict[str, float]]:
+    """The candidate of ``harmonizing_steps: auto`` (``AUTO_HARMONIZING``: n_h 1, the
+    harmonized preset's 5 with pooling on each step's first pass only, or 5 without
+    pooling) whose trial volumes score best (:class:`AutoTrials`), at cfg's numeric
+    pooling width. ``known``: scores already measured on the same trials ({"1": ...}).
 
     Returns
     -------
-    (int, dict)
-        The chosen n_h and the score of every candidate ("1": S2 + L %, "5": ...).
+    (str, dict)
+        The chosen candidate and the score of every candidate ("1": score, "5": ...).
     """
-    trials = trials or AutoTrials(model, cfg, fractions, seed, plugins, progress)
+    trials = trials or AutoTrials(model, cfg, fractions, seed, plugins, progress, stack)
     scores = dict(known or {})
-    for n_h, fields in AUTO_HARMONIZING.items():
-        if str(n_h) not in scores:
-            scores[str(n_h)] = trials.score(cfg, **fields)
-    best = min(AUTO_HARMONIZING, key=lambda n: scores[str(n)])
+    for name, fields in AUTO_HARMONIZING.items():
+        if name not in scores:
+            scores[name] = trials.score(cfg, **fields)
+    best = min(AUTO_HARMONIZING, key=lambda n: scores[n])
     return best, scores
 
 
 def resolve_auto(
     model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
-    plugins: Registry | None = None, progress: bool = False,
+    plugins: Registry | None = None, progress: bool = False, stack: Dataset | None = None,
 ) -> tuple[GenerateSpec, dict[str, dict[str, Any]]]:
     """``cfg`` with its ``auto`` settings chosen (pool_sigma first, then n_h at that
-    width, on the same trials), and what was chosen from which scores, by field."""
+    width, on the same trials), and what was chosen from which scores, by field.
+    ``stack``: 3D training data to score against (:func:`auto_stack`), else the self
+    score."""
     pool_auto, nh_auto = cfg.pool_sigma == "auto", cfg.harmonizing_steps == "auto"
     if not (pool_auto or nh_auto):
         return cfg, {}
-    trials = AutoTrials(model, cfg, fractions, seed, plugins, progress)
+    trials = AutoTrials(model, cfg, fractions, seed, plugins, progress, stack)
     record: dict[str, dict[str, Any]] = {}
     known = None
     if pool_auto:
         sigma, scores = choose_pool_sigma(model, cfg, fractions, seed, plugins, progress, trials)
-        record["pool_sigma"] = {"chosen": sigma, "scores": scores}
+        record["pool_sigma"] = {"chosen": sigma, "scores": scores, "score": trials.name}
         cfg = cfg.model_copy(update={"pool_sigma": sigma})
         known = {"1": scores[str(sigma)]}  # n_h 1 at the chosen width: already measured
     if nh_auto:
-        n_h, scores = choose_harmonizing(model, cfg, fractions, seed, plugins, progress,
-                                         trials, known)
-        record["harmonizing_steps"] = {"chosen": n_h, "scores": scores}
-        cfg = cfg.model_copy(update=AUTO_HARMONIZING[n_h])
+        name, scores = choose_harmonizing(model, cfg, fractions, seed, plugins, progress,
+                                          trials, known)
+        record["harmonizing_steps"] = {"chosen": name, "scores": scores, "score": trials.name}
+        cfg = cfg.model_copy(update=AUTO_HARMONIZING[name])
+        if pool_auto:  # "5 unpooled" sets the width to 0 whatever was chosen before it
+            record["pool_sigma"]["used"] = cfg.pool_sigma
     return cfg, record
 
 
@@ -255,6 +294,7 @@ def sample_volumes(
     seed: int = 0,
     plugins: Registry | None = None,
     progress: bool = False,
+    dataset: Dataset | None = None,
 ) -> list[Volume]:
     """Sample an ensemble of labelled 3D volumes in memory.
 
@@ -276,6 +316,11 @@ def sample_volumes(
         Where the sampler and filters come from (default: the installed plugins).
     progress
         Show progress bars.
+    dataset
+        The training data (:func:`rvegen.ingest`): when it is a 3D stack trained on as a
+        whole, ``auto`` settings are scored against its training part in 3D
+        (:func:`auto_stack`; do not pass it if you validate against that same training
+        part); otherwise, or without it, by the 2D self score.
 
     Returns
     -------
@@ -285,7 +330,7 @@ def sample_volumes(
     cfg = generate if isinstance(generate, GenerateSpec) else GenerateSpec(**(generate or {}))
     count = cfg.count if count is None else count
     cfg, _ = resolve_auto(model, cfg.model_copy(update={"count": count}), fractions, seed,
-                          plugins)
+                          plugins, stack=auto_stack(dataset))
     return list(iter_volumes(model, cfg, list(range(count)), fractions, seed, None, plugins,
                              progress))
 
@@ -342,6 +387,7 @@ def generate(
     fresh: bool = False,
     plugins: Registry | None = None,
     mapper: Callable[..., Any] | None = None,
+    stack: Dataset | None = None,
 ) -> Path:
     """Sample ``cfg.count`` volumes into ``out_path``, skipping ones already there.
 
@@ -373,6 +419,9 @@ def generate(
     mapper
         ``mapper(fn, items)`` running the per-volume tasks elsewhere (a Dask client; the
         workers use their installed plugins); None samples here, one after another.
+    stack
+        3D training data that scores ``auto`` settings (:func:`auto_stack`); None: the
+        2D self score.
     """
     model = load_model(model_path, phases=phases, image_size=image_size)
     size = cfg.size or model.image_size
@@ -380,7 +429,7 @@ def generate(
     attrs = {"phases": model.phases, "size": size, **(root_attrs or {})}
     todo = [i for i in range(cfg.count) if volume_name(i) not in done]
     if todo:  # 'auto' is chosen from trial volumes of its own (deterministic per seed)
-        cfg, chosen = resolve_auto(model, cfg, fractions, seed, plugins, progress)
+        cfg, chosen = resolve_auto(model, cfg, fractions, seed, plugins, progress, stack)
         for field, record in chosen.items():  # e.g. the root attribute "pool_sigma_auto"
             attrs[f"{field}_auto"] = json.dumps(record)
     if mapper is None:

@@ -168,11 +168,16 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     """What makes finished volumes reusable: the model and every setting but their count."""
     settings = identity_fields(
         "generate", spec.generate.model_dump(exclude={"count", "device", "batch_slices"}))
-    # an 'auto' setting is what its rule decides, so the rule is part of the identity
+    # an 'auto' setting is what its rule decides, so the rule is part of the identity, and
+    # so is what it scores against (rvegen.generate.auto_stack: a stack's training part
+    # unless it is the validation reference or the model saw one slice of it)
     rules = {"pool_sigma": list(AUTO_POOL_SIGMAS), "harmonizing_steps": list(AUTO_HARMONIZING)}
+    reference = spec.validate_.reference
+    target = [reference == "training" or (reference == "auto" and not spec.data.holdout),
+              spec.data.train_slice is not None]
     for field, candidates in rules.items():
         if settings.get(field) == "auto":
-            settings[field] = {"auto": [AUTO_RULE, candidates, AUTO_TRIALS]}
+            settings[field] = {"auto": [AUTO_RULE, candidates, AUTO_TRIALS, target]}
     return _sha(json.dumps(settings, sort_keys=True), str(spec.seed),
                 _file_hash(run.model, "train"))
 
@@ -302,7 +307,7 @@ def run_train(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force:
 
 
 def run_generate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force: bool) -> None:
-    from .generate import generate
+    from .generate import auto_stack, generate
     from .volumes import read_volumes
 
     ds = load_dataset(run.dataset)
@@ -310,7 +315,7 @@ def run_generate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, for
         generate(run.model, spec.generate, run.volumes, spec.seed, phases=ds.phases,
                  image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
                  fractions=ds.fractions, progress=progress, fresh=force, plugins=plugins,
-                 mapper=mapper)
+                 mapper=mapper, stack=auto_stack(ds, spec.validate_.reference))
     vols, _ = read_volumes(run.volumes)
     vols = [v for v in vols if v.name in _wanted(spec)]
     seconds = sum(float(v.attrs.get("seconds", 0.0)) for v in vols)

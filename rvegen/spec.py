@@ -277,11 +277,13 @@ HARMONIZED_SAMPLER = {"harmonizing_steps": 5, "pool_repeats": False}
 #: width (rvegen.generate.choose_pool_sigma)
 AUTO_POOL_SIGMAS = (1.0, 1.5, 2.0)
 AUTO_TRIALS = 8
-#: what ``generate.harmonizing_steps: auto`` chooses from: n_h -> the fields it sets
-AUTO_HARMONIZING = {1: {"harmonizing_steps": 1}, 5: HARMONIZED_SAMPLER}
+#: what ``generate.harmonizing_steps: auto`` chooses from: candidate -> the fields it sets
+#: ("5 unpooled": the paper's repeats with fraction guidance and no cross-slice pooling)
+AUTO_HARMONIZING = {"1": {"harmonizing_steps": 1}, "5": HARMONIZED_SAMPLER,
+                    "5 unpooled": {"harmonizing_steps": 5, "pool_sigma": 0.0}}
 #: version of these rules: part of the volumes' identity, so that volumes chosen by an
 #: older rule are sampled again (bump it whenever rvegen.generate.AutoTrials changes)
-AUTO_RULE = "guided-self-all-draws/2"
+AUTO_RULE = "self-or-training-stack/3"
 
 
 class GenerateSpec(_Section):
@@ -308,10 +310,13 @@ class GenerateSpec(_Section):
     )
     harmonizing_steps: Union[Annotated[int, Field(ge=1)], Literal["auto"]] = Field(
         1,
-        description="n_h: denoise/re-noise repeats per step (paper: 10). 'auto': 1 or the "
-        "'harmonized' preset's 5 (pooling on each step's first pass only), whichever's "
-        "trial volumes' slices come closer to the model's own fraction-guided 2D samples "
-        "(8 trial volumes each, at the chosen pooling width; no real data).",
+        description="n_h: denoise/re-noise repeats per step (paper: 10). 'auto': 1, the "
+        "'harmonized' preset's 5 (pooling on each step's first pass only) or 5 without "
+        "pooling, whichever's 8 trial volumes score best (at the chosen pooling width): "
+        "against the training part of a 3D stack in 3D (S2, L(z), Euler density, largest "
+        "cluster, in units of the real spread) when the stack is the training data and "
+        "not the validation reference, else their slices against the model's own "
+        "fraction-guided 2D samples (no real data).",
     )
     harmonize_across_planes: bool = Field(
         False, description="Move to the next plane at every harmonizing repeat."
@@ -334,9 +339,8 @@ class GenerateSpec(_Section):
         description="Cross-slice pooling: the model sees the slices averaged with a "
         "Gaussian of up to this width (voxels) along the plane normal, at the lower noise "
         "level that the average has; keeps neighbouring slices coherent. 0 = the paper. "
-        "'auto': of 1, 1.5 and 2, the width whose trial volumes' slices come closest to "
-        "the model's own fraction-guided 2D samples (S2 + L(z), 8 trial volumes each; no "
-        "real data).",
+        "'auto': of 1, 1.5 and 2, the width whose 8 trial volumes score best, by the "
+        "score of harmonizing_steps 'auto'.",
     )
     pool_repeats: bool = Field(
         True,

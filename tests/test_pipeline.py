@@ -238,10 +238,10 @@ def test_three_phases_through_every_stage(tmp_path):
 
 
 def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
-    """'auto' scores each candidate width, then n_h 1 and 5 at the chosen width, on trial
-    volumes against the model's own fraction-guided 2D samples, records the scores, and
-    samples with the lowest."""
-    from rvegen.generate import AUTO_POOL_SIGMAS
+    """'auto' scores each candidate width, then n_h 1, 5 and 5 unpooled at the chosen
+    width, on trial volumes against the model's own fraction-guided 2D samples (2D data),
+    records the scores, and samples with the lowest."""
+    from rvegen.generate import AUTO_HARMONIZING, AUTO_POOL_SIGMAS
 
     path = write_spec({"generate": {"count": 2, "steps": 6, "pool_sigma": "auto",
                                     "harmonizing_steps": "auto"}})
@@ -250,19 +250,64 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
     pool = json.loads(root["pool_sigma_auto"])
     assert set(pool["scores"]) == {str(s) for s in AUTO_POOL_SIGMAS}
     assert pool["scores"][str(pool["chosen"])] == min(pool["scores"].values())
+    assert pool["score"] == "self S2 + L"
     n_h = json.loads(root["harmonizing_steps_auto"])
-    assert set(n_h["scores"]) == {"1", "5"}
+    assert set(n_h["scores"]) == {"1", "5", "5 unpooled"}
     assert n_h["scores"]["1"] == pool["scores"][str(pool["chosen"])]  # the same trials
-    assert n_h["scores"][str(n_h["chosen"])] == min(n_h["scores"].values())
+    assert n_h["scores"][n_h["chosen"]] == min(n_h["scores"].values())
+    fields = AUTO_HARMONIZING[n_h["chosen"]]
     for v in vols:
         settings = v.attrs["settings"]
-        assert settings["pool_sigma"] == pool["chosen"]
-        assert settings["harmonizing_steps"] == n_h["chosen"]
-        assert settings["pool_repeats"] == (n_h["chosen"] == 1)  # 5: the harmonized preset's
+        assert settings["pool_sigma"] == fields.get("pool_sigma", pool["chosen"]) == pool["used"]
+        assert settings["harmonizing_steps"] == fields["harmonizing_steps"]
+        # n_h 5 pooled: the harmonized preset's pooling on the first pass only
+        assert settings["pool_repeats"] == (n_h["chosen"] != "5")
     # 2D samples have neither pooling nor repeats: 'auto' needs no choosing there
     model = rvegen.load_model(tmp_path / "run" / "model" / "model.pt")
     auto = {"steps": 3, "pool_sigma": "auto", "harmonizing_steps": "auto"}
     assert rvegen.sample_images(model, 2, auto, [0.86, 0.14], guided=True).shape[0] == 2
+
+
+def test_auto_on_a_stack_scores_its_training_part_in_3d(write_spec, tmp_path):
+    """3D training data: 'auto' scores trial volumes against the stack's training part in
+    units of the real spread (real sub-volumes score about 1 per term, speckle far more),
+    never against the validation reference, and not from a single training slice."""
+    from dataclasses import replace
+
+    from rvegen.data.ingest import ingest
+    from rvegen.generate import auto_stack
+    from rvegen.validation.report import stack_score
+    from rvegen.volumes import Volume
+
+    spheres = {"kind": "spheres", "shape": [64, 32, 32], "diameter_mean": 6,
+               "diameter_std": 1, "volume_fraction": 0.3}
+    data = {"source": None, "synthetic": spheres, "patch_size": 16, "num_patches": 64,
+            "holdout": 0.25}
+    path = write_spec({"data": data, "generate": {"count": 1, "steps": 4,
+                                                  "harmonizing_steps": "auto"}})
+    ds = ingest(load_spec(path).data, tmp_path, 3)
+    stack = auto_stack(ds)
+    assert stack is not None and stack.holdout is None and ds.holdout is not None
+    assert auto_stack(ds, "training") is None  # that would tune on the reference
+    assert auto_stack(replace(ds, holdout=None)) is None  # 'auto' = the training part then
+    assert auto_stack(replace(ds, meta={**ds.meta, "train_slice": "0 along axis 0"})) is None
+    assert auto_stack(replace(ds, kind="image")) is None
+
+    real = [Volume(f"r{i}", ds.source[z:z + 16, y:y + 16, x:x + 16].copy())
+            for i, (z, y, x) in enumerate([(0, 0, 0), (16, 16, 16), (32, 0, 16), (8, 16, 0)])]
+    rng = np.random.default_rng(0)
+    speckle = [Volume(f"s{i}", (rng.random((16, 16, 16)) < 0.3).astype(np.uint8))
+               for i in range(4)]
+    own, noise = stack_score(real, stack), stack_score(speckle, stack)
+    assert set(own) == {"s2", "lineal_path", "euler_density", "largest_cluster", "sum"}
+    assert own["sum"] < 12 < noise["sum"]
+    assert noise["euler_density"] > 5 and noise["lineal_path"] > 2
+
+    build(load_spec(path), progress=False)
+    _, root = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
+    record = json.loads(root["harmonizing_steps_auto"])
+    assert record["score"] == "3D vs training stack, real spreads"
+    assert record["scores"][record["chosen"]] == min(record["scores"].values())
 
 
 def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatch):
@@ -277,6 +322,15 @@ def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatc
         {"pool_sigma": "auto"}, {"harmonizing_steps": "auto"}, {"pool_sigma": 1.5})]
     before = [pipeline.volumes_identity(spec, run) for spec in specs]
     assert len(set(before)) == 3
+    # what 'auto' scores against depends on whether the validation reference is the
+    # training data (rvegen.generate.auto_stack): not with a held-out part
+    held_out = load_spec(write_spec({"generate": {"pool_sigma": "auto"},
+                                     "data": {"holdout": 0.25}}))
+    training = load_spec(write_spec({"generate": {"pool_sigma": "auto"},
+                                     "data": {"holdout": 0.25},
+                                     "validate": {"reference": "training"}}))
+    assert pipeline.volumes_identity(held_out, run) != before[0]
+    assert pipeline.volumes_identity(training, run) == before[0]
     monkeypatch.setattr(pipeline, "AUTO_RULE", "a later rule")
     after = [pipeline.volumes_identity(spec, run) for spec in specs]
     assert after[0] != before[0] and after[1] != before[1]

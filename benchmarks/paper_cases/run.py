@@ -121,12 +121,14 @@ def _root_attr(path: Path, name: str) -> Any:
 
 
 def _auto(record: str | None) -> str:
-    """' (chose 1.0: self S2 + L 1.0: .., 1.5: .., 2.0: ..)' for an auto setting."""
+    """' (chose 1.0; self S2 + L 1.0: .., 1.5: .., 2.0: ..)' for an auto setting (the score's
+    name as recorded; records before 0.3.3 have none: the self score)."""
     if not record:
         return ""
     a = json.loads(record)
     scores = ", ".join(f"{k}: {v:.1f}" for k, v in a["scores"].items())
-    return f" (chose {a['chosen']:g}; self S2 + L {scores})"
+    used = f", used {a['used']:g}" if "used" in a and a["used"] != a["chosen"] else ""
+    return f" (chose {a['chosen']}{used}; {a.get('score', 'self S2 + L')} {scores})"
 
 
 def _axes(r: dict[str, Any]) -> str:

@@ -1,11 +1,13 @@
-"""What ``pool_sigma: auto`` chooses on the paper cases, beside the width their specs fix.
+"""What ``pool_sigma: auto`` and ``harmonizing_steps: auto`` choose on the paper cases,
+beside what their specs say.
 
     python benchmarks/sampler/auto.py [CASE ...]
 
-The specs' fixed widths were picked by hand with the same reference-free rule (README.md
-here: lowest self S2 + L among 1, 1.5, 2 on 8 volumes of the sweep's seeds); ``auto``
-applies it inside the sampler with trial volumes of its own seeds, against fraction-guided
-2D samples since session 7. Needs the paper-case run folders
+Both settings are made 'auto' and chosen as ``rvegen build`` chooses them
+(``rvegen.generate.resolve_auto``, the case's seed, its own trial volumes): against the
+training part of the stack in 3D where the case is a 3D stack trained on as a whole and
+validated against other data (``rvegen.generate.auto_stack``), else against the model's
+own fraction-guided 2D samples. Needs the paper-case run folders
 (``python benchmarks/paper_cases/run.py CASE`` makes them).
 """
 
@@ -16,24 +18,28 @@ import time
 from pathlib import Path
 
 import rvegen
-from rvegen.generate import choose_pool_sigma
+from rvegen.generate import auto_stack, resolve_auto
 
 CASES = Path(__file__).resolve().parents[1] / "paper_cases"
 
 
 def main() -> None:
     cases = sys.argv[1:] or ["carbonate", "berea", "nmc", "grains", "sofc", "spheres"]
-    print(f"{'case':10s} {'spec':>5s} {'auto':>5s}  self S2 + L (%) per width        CPU-s")
     for case in cases:
         spec = rvegen.load_spec(CASES / f"{case}.yaml")
         run = spec.run_path
         ds = rvegen.load_dataset(run / "dataset.h5")
         model = rvegen.load_model(run / "model" / "model.pt")
+        cfg = spec.generate.model_copy(update={"pool_sigma": "auto",
+                                               "harmonizing_steps": "auto"})
         start = time.process_time()
-        best, scores = choose_pool_sigma(model, spec.generate, ds.fractions, spec.seed)
-        cells = "  ".join(f"{k}: {v:6.1f}" for k, v in scores.items())
-        print(f"{case:10s} {str(spec.generate.pool_sigma):>5s} {best:5.1f}  {cells}  "
-              f"{time.process_time() - start:6.0f}", flush=True)
+        _, record = resolve_auto(model, cfg, ds.fractions, spec.seed,
+                                 stack=auto_stack(ds, spec.validate_.reference))
+        print(f"{case}: spec pool_sigma {spec.generate.pool_sigma}, harmonizing_steps "
+              f"{spec.generate.harmonizing_steps}; {time.process_time() - start:.0f} CPU-s")
+        for field, r in record.items():
+            cells = ", ".join(f"{k}: {v:.1f}" for k, v in r["scores"].items())
+            print(f"  {field}: chose {r['chosen']} by {r['score']} ({cells})", flush=True)
 
 
 if __name__ == "__main__":

@@ -65,8 +65,10 @@ def shape_line(report: rvegen.Report) -> str:
             f"(real {real['largest_cluster_fraction']:.3f}); accepted {report.accepted}")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
+def case_parser(description: str | None) -> argparse.ArgumentParser:
+    """The arguments of the scripts that score cached volumes of a paper case: CASE,
+    --count, --seed, --settings (names of sweep.py) and --cache."""
+    p = argparse.ArgumentParser(description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("case")
     p.add_argument("--count", type=int, default=8)
@@ -74,6 +76,11 @@ def main() -> None:
     p.add_argument("--settings", nargs="*", default=["rvegen s100"])
     p.add_argument("--cache", type=Path,
                    default=Path(__file__).resolve().parents[1] / "out" / "self_target")
+    return p
+
+
+def main() -> None:
+    p = case_parser(__doc__)
     p.add_argument("--reference", choices=["spec", "training"], default="spec",
                    help="'ref' against what the spec validates with (default) or against "
                         "the training part of a stack (its held-out block left out)")

@@ -3,6 +3,7 @@ reference-free score.
 
     python benchmarks/sampler/sweep.py RUN_DIR [--model PATH] [--count 16]
         [--settings NAME ...] [--counts NAME=N,...] [--out FILE.jsonl]
+        [--reference auto|training|fresh --spec CASE.yaml]
 
 RUN_DIR holds dataset.h5 and model/model.pt (``rvegen ingest SPEC && rvegen train SPEC``).
 Every setting samples the same seeds. Columns: network evaluations and seconds per
@@ -99,6 +100,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "paper T1000 nh10 guided": {**PAPER, "fraction_guidance": True},
     "rvegen T1000 nh5 pool-first": {**RVEGEN, "steps": 1000, "harmonizing_steps": 5,
                                     "pool_repeats": False},
+    # session 11: guided harmonizing without pooling, from the data's mean (the spheres
+    # lead of session 10 with rvegen's start)
+    "rvegen s100 pool0 nh5": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 5},
 }
 
 
@@ -111,14 +115,14 @@ def self_score(volumes: list[rvegen.Volume], images: Any, phases: int) -> dict[s
 
 def run_setting(name: str, fields: dict[str, Any], model: rvegen.Model,
                 ds: rvegen.Dataset, count: int, seed: int,
-                ceilings: dict[int, Any], targets: dict[int, Any] | None = None
-                ) -> dict[str, Any]:
+                ceilings: dict[int, Any], targets: dict[int, Any] | None = None,
+                reference: str = "auto") -> dict[str, Any]:
     """One row; ``ceilings`` / ``targets`` keep the model's own unguided / guided 2D
     samples per step count (``targets`` None: the self score uses the unguided ones)."""
     steps = rvegen.Spec.model_validate(
         {"data": {"source": "x"}, "generate": fields}).generate.steps
     row, volumes, images = score(model, ds, fields, count, seed, images=ceilings.get(steps),
-                                 details=True)
+                                 details=True, validate={"reference": reference})
     ceilings[steps] = images  # the model's own 2D samples at this step count
     target = images
     if targets is not None:
@@ -182,21 +186,36 @@ def main() -> None:
     parser.add_argument("--counts", default="", help="per-setting counts, NAME=N,...")
     parser.add_argument("--out", type=Path, default=None, help="append rows as JSON lines")
     parser.add_argument("--panels", type=Path, default=None, help="slice panels (PNG)")
+    parser.add_argument("--reference", choices=["auto", "training", "fresh"], default="auto",
+                        help="the real data scored against (validate.reference): 'auto' the "
+                        "held-out part of a stack; 'fresh' a new realization of a synthetic "
+                        "source (needs --spec)")
+    parser.add_argument("--spec", type=Path, default=None,
+                        help="the case spec whose data section makes the fresh realization")
     parser.add_argument("--self-target", choices=["guided", "unguided"], default="guided",
                         help="the 2D samples the self score compares with")
     args = parser.parse_args()
     ds = rvegen.load_dataset(args.run_dir / "dataset.h5")
+    if args.reference == "fresh":
+        if args.spec is None:
+            parser.error("--reference fresh needs --spec (the synthetic data section)")
+        from rvegen.pipeline import reference_dataset
+
+        spec = rvegen.load_spec(args.spec).model_copy(deep=True)
+        spec.validate_.reference = "fresh"
+        ds = reference_dataset(spec, ds)
     model = rvegen.load_model(args.model or args.run_dir / "model" / "model.pt")
     counts = dict(item.rsplit("=", 1) for item in args.counts.split(",") if item)
     print(f"{args.run_dir}: {ds.kind} data, model {args.model or 'model/model.pt'} "
-          f"({model.meta.get('step')} steps); floor S2/L for {args.count} volumes is in the rows")
+          f"({model.meta.get('step')} steps); reference {args.reference}; floor S2/L for "
+          f"{args.count} volumes is in the rows")
     print(header())
     ceilings: dict[int, Any] = {}
     targets: dict[int, Any] | None = {} if args.self_target == "guided" else None
     rows = []
     for name in args.settings or list(SETTINGS):
         row = run_setting(name, SETTINGS[name], model, ds, int(counts.get(name, args.count)),
-                          args.seed, ceilings, targets)
+                          args.seed, ceilings, targets, args.reference)
         rows.append(row)
         print(line(row), flush=True)
         if args.out:
