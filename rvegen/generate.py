@@ -126,6 +126,12 @@ def iter_volumes(
         })
 
 
+def reference_is_training(reference: str, held_out: bool) -> bool:
+    """Whether validation compares with the training data itself: ``reference``
+    'training', or 'auto' without a held-out part."""
+    return reference == "training" or (reference == "auto" and not held_out)
+
+
 def auto_stack(dataset: Dataset | None, reference: str = "auto") -> Dataset | None:
     """The training stack that scores ``auto`` settings in 3D, or None (the 2D self score).
 
@@ -134,10 +140,8 @@ def auto_stack(dataset: Dataset | None, reference: str = "auto") -> Dataset | No
     validation compares with that same training part (``reference`` 'training', or
     'auto' without a held-out part), where choosing by it would tune on the reference.
     """
-    reference_is_training = reference == "training" or (
-        reference == "auto" and (dataset is None or dataset.holdout is None))
     if (dataset is None or dataset.kind != "stack" or "train_slice" in dataset.meta
-            or reference_is_training):
+            or reference_is_training(reference, dataset.holdout is not None)):
         return None
     return replace(dataset, holdout=None)
 

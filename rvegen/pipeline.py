@@ -166,14 +166,15 @@ def train_identity(spec: Spec, run: RunDir) -> str:
 
 def volumes_identity(spec: Spec, run: RunDir) -> str:
     """What makes finished volumes reusable: the model and every setting but their count."""
+    from .generate import reference_is_training
+
     settings = identity_fields(
         "generate", spec.generate.model_dump(exclude={"count", "device", "batch_slices"}))
     # an 'auto' setting is what its rule decides, so the rule is part of the identity, and
     # so is what it scores against (rvegen.generate.auto_stack: a stack's training part
     # unless it is the validation reference or the model saw one slice of it)
     rules = {"pool_sigma": list(AUTO_POOL_SIGMAS), "harmonizing_steps": list(AUTO_HARMONIZING)}
-    reference = spec.validate_.reference
-    target = [reference == "training" or (reference == "auto" and not spec.data.holdout),
+    target = [reference_is_training(spec.validate_.reference, bool(spec.data.holdout)),
               spec.data.train_slice is not None]
     for field, candidates in rules.items():
         if settings.get(field) == "auto":
