@@ -278,12 +278,15 @@ HARMONIZED_SAMPLER = {"harmonizing_steps": 5, "pool_repeats": False}
 AUTO_POOL_SIGMAS = (1.0, 1.5, 2.0)
 AUTO_TRIALS = 8
 #: what ``generate.harmonizing_steps: auto`` chooses from: candidate -> the fields it sets
-#: ("5 unpooled": the paper's repeats with fraction guidance and no cross-slice pooling)
+#: ("5 unpooled": the paper's repeats with fraction guidance and no cross-slice pooling;
+#: "8": more repeats lengthen the chords, where n_h 5 leaves them short, e.g. NMC)
 AUTO_HARMONIZING = {"1": {"harmonizing_steps": 1}, "5": HARMONIZED_SAMPLER,
-                    "5 unpooled": {"harmonizing_steps": 5, "pool_sigma": 0.0}}
+                    "5 unpooled": {"harmonizing_steps": 5, "pool_sigma": 0.0},
+                    "8": {**HARMONIZED_SAMPLER, "harmonizing_steps": 8}}
 #: version of these rules: part of the volumes' identity, so that volumes chosen by an
-#: older rule are sampled again (bump it whenever rvegen.generate.AutoTrials changes)
-AUTO_RULE = "self-or-training-stack/3"
+#: older rule are sampled again (bump it whenever rvegen.generate.AutoTrials or the
+#: candidates change)
+AUTO_RULE = "self-or-training-stack/4"
 
 
 class GenerateSpec(_Section):
@@ -311,8 +314,8 @@ class GenerateSpec(_Section):
     harmonizing_steps: Union[Annotated[int, Field(ge=1)], Literal["auto"]] = Field(
         1,
         description="n_h: denoise/re-noise repeats per step (paper: 10). 'auto': 1, the "
-        "'harmonized' preset's 5 (pooling on each step's first pass only) or 5 without "
-        "pooling, whichever's 8 trial volumes score best (at the chosen pooling width): "
+        "'harmonized' preset's 5 (pooling on each step's first pass only), 5 without "
+        "pooling or 8 (pooling on the first pass), whichever's 8 trial volumes score best (at the chosen pooling width): "
         "against the training part of a 3D stack in 3D (S2, L(z), Euler density, largest "
         "cluster, in units of the real spread) when the stack is the training data and "
         "not the validation reference, else their slices against the model's own "

@@ -238,7 +238,7 @@ def test_three_phases_through_every_stage(tmp_path):
 
 
 def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
-    """'auto' scores each candidate width, then n_h 1, 5 and 5 unpooled at the chosen
+    """'auto' scores each candidate width, then n_h 1, 5, 5 unpooled and 8 at the chosen
     width, on trial volumes against the model's own fraction-guided 2D samples (2D data),
     records the scores, and samples with the lowest."""
     from rvegen.generate import AUTO_HARMONIZING, AUTO_POOL_SIGMAS
@@ -252,7 +252,7 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
     assert pool["scores"][str(pool["chosen"])] == min(pool["scores"].values())
     assert pool["score"] == "self S2 + L"
     n_h = json.loads(root["harmonizing_steps_auto"])
-    assert set(n_h["scores"]) == {"1", "5", "5 unpooled"}
+    assert set(n_h["scores"]) == {"1", "5", "5 unpooled", "8"}
     assert n_h["scores"]["1"] == pool["scores"][str(pool["chosen"])]  # the same trials
     assert n_h["scores"][n_h["chosen"]] == min(n_h["scores"].values())
     fields = AUTO_HARMONIZING[n_h["chosen"]]

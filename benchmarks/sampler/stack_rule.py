@@ -24,9 +24,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rvegen  # noqa: E402
 from rvegen.pipeline import reference_dataset  # noqa: E402
+from rvegen.validation.metrics import mean_chord_length  # noqa: E402
+from rvegen.validation.reference import tiled_samples  # noqa: E402
 from rvegen.validation.report import spread_units  # noqa: E402
 from sampler.self_target import CASES, case_parser, volumes_for  # noqa: E402
 
@@ -36,13 +40,20 @@ def line(name: str, where: str, report: rvegen.Report, units: dict[str, float]) 
     e, f = report.headline(), report.headline("real_ensemble")
     means, ranges = report.ensemble["scalars"][p], report.real_ensemble["scalar_range"][p]
     eu, cl = ranges["euler_density"], ranges["largest_cluster"]
+    per_axis = report.per_axis["ensemble"]
+    axes = "/".join(f"{per_axis[a]['lineal_path']:.1f}" for a in ("z", "y", "x"))
     return (f"{name:32s} {where:15s} S2 {e['s2']:5.2f} L {e['lineal_path']:5.2f} "
             f"(floor {f['s2']:4.2f}/{f['lineal_path']:4.2f})  "
             f"Euler {means['euler_density']:6.2f} ({eu[0]:.2f}..{eu[1]:.2f})  "
             f"cluster {means['largest_cluster']:.3f} ({cl[0]:.3f}..{cl[1]:.3f})  | "
             f"units S2 {units['s2']:4.1f} L {units['lineal_path']:4.1f} "
             f"Euler {units['euler_density']:4.1f} cluster {units['largest_cluster']:4.1f} "
-            f"sum {units['sum']:5.1f}")
+            f"sum {units['sum']:5.1f}  | L z/y/x {axes}")
+
+
+def chords(volumes: np.ndarray, phase: int, first_axis: int = 1) -> str:
+    """Mean chord length of ``phase`` along z / y / x of a stack of volumes."""
+    return "/".join(f"{mean_chord_length(volumes, phase, first_axis + a):.2f}" for a in range(3))
 
 
 def main() -> None:
@@ -62,14 +73,21 @@ def main() -> None:
     independent = replace(independent, source=independent.holdout, holdout=None)
     model = rvegen.load_model(CASES / "models" / f"{a.case}.pt")
     size = spec.generate.size or model.image_size
+    poi = int(np.argmin(ds.fractions))  # the phase of interest when the spec names none
     print(f"{a.case}: training stack {ds.source.shape}, independent = {label} "
           f"{independent.source.shape}; {a.count} volumes of {size}^3 per setting, seed {a.seed}")
+    # chords cut by a volume's faces count with their visible length: compare equal sizes
+    tiles = {w: np.stack(tiled_samples(replace(d, holdout=None), size, 64, np.random.default_rng(0)))
+             for w, d in (("training stack", ds), (label, independent))}
+    print(f"mean chord of phase {poi} along z/y/x in {size}^3 tiles: "
+          + ", ".join(f"{w} {chords(t, poi, 1)}" for w, t in tiles.items()))
     for name in a.settings:
         vols = volumes_for(name, model, ds, size, a.count, a.seed, a.cache / a.case)
         for where, data in (("training stack", ds), (label, independent)):
             report = rvegen.validate(vols, replace(data, holdout=None),
                                      {"reference_samples": 64, "floor_draws": 5}, seed=1)
             print(line(name, where, report, spread_units(report)), flush=True)
+        print(f"{name:32s} mean chord z/y/x {chords(np.stack([v.labels for v in vols]), poi)}")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,29 @@ SETTINGS: dict[str, dict[str, Any]] = {
     # session 11: guided harmonizing without pooling, from the data's mean (the spheres
     # lead of session 10 with rvegen's start)
     "rvegen s100 pool0 nh5": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 5},
+    # session 12: the same with each plane as often first as last, with the paper's n_h 10,
+    # and at twice the steps (where its remaining L(z) error, along z, lives)
+    "rvegen s100 pool0 nh5 palindrome": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 5,
+                                         "plane_order": "palindrome"},
+    "rvegen s100 pool0 nh10": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 10},
+    "rvegen s200 pool0 nh5": {**RVEGEN, "steps": 200, "pool_sigma": 0.0,
+                              "harmonizing_steps": 5},
+    # the next plane at every harmonizing repeat (item 4's "across all three planes
+    # within a step"): n_h 3 visits each plane once per step
+    # n_h between 1 and 5: harmonizing lengthens the chords step by step (stack_rule.py)
+    "rvegen s100 pool0 nh3": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 3},
+    "rvegen s100 nh3 pool1 pool-first": {**RVEGEN, "harmonizing_steps": 3, "pool_sigma": 1.0,
+                                         "pool_repeats": False},
+    "rvegen s100 nh8 pool1 pool-first": {**RVEGEN, "harmonizing_steps": 8, "pool_sigma": 1.0,
+                                         "pool_repeats": False},
+    "rvegen s100 nh8 pool-first": {**RVEGEN, "harmonizing_steps": 8, "pool_repeats": False},
+    "rvegen s100 pool0 nh8": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 8},
+    "rvegen s100 nh10 pool1 pool-first": {**RVEGEN, "harmonizing_steps": 10, "pool_sigma": 1.0,
+                                          "pool_repeats": False},
+    "rvegen s100 pool0 nh3 across": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 3,
+                                     "harmonize_across_planes": True},
+    "rvegen s100 pool0 nh5 across": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 5,
+                                     "harmonize_across_planes": True},
 }
 
 
