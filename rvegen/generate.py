@@ -223,7 +223,8 @@ def choose_harmonizing(
     """The candidate of ``harmonizing_steps: auto`` (``AUTO_HARMONIZING``: n_h 1, the
     harmonized preset's 5 with pooling on each step's first pass only, 5 without
     pooling, or 8 pooled on the first pass) whose trial volumes score best
-    (:class:`AutoTrials`), at cfg's numeric pooling width. ``known``: scores already measured on the same trials ({"1": ...}).
+    (:class:`AutoTrials`), at cfg's numeric pooling width. ``known``: scores already
+    measured on the same trials ({"1": ...}).
 
     Returns
     -------

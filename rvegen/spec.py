@@ -315,7 +315,8 @@ class GenerateSpec(_Section):
         1,
         description="n_h: denoise/re-noise repeats per step (paper: 10). 'auto': 1, the "
         "'harmonized' preset's 5 (pooling on each step's first pass only), 5 without "
-        "pooling or 8 (pooling on the first pass), whichever's 8 trial volumes score best (at the chosen pooling width): "
+        "pooling or 8 (pooling on the first pass), whichever's 8 trial volumes score best "
+        "(at the chosen pooling width): "
         "against the training part of a 3D stack in 3D (S2, L(z), Euler density, largest "
         "cluster, in units of the real spread) when the stack is the training data and "
         "not the validation reference, else their slices against the model's own "

@@ -73,7 +73,8 @@ def main() -> None:
         fs2, flp = np.median([r[2] for r in rows]), np.median([r[3] for r in rows])
         per_axis = np.median([r[4] for r in rows], axis=0)
         paper = "%.2f / %.2f" % PAPER[case] if case in PAPER else "-"
-        print(f"{case:10s} {str(where)[:40]:40s} {np.median(s2):5.2f} ({min(s2):4.1f}-{max(s2):4.1f}) "
+        print(f"{case:10s} {str(where)[:40]:40s} "
+              f"{np.median(s2):5.2f} ({min(s2):4.1f}-{max(s2):4.1f}) "
               f"{np.median(lp):5.2f} ({min(lp):4.1f}-{max(lp):4.1f}) {fs2:5.2f}/{flp:5.2f} "
               f"{'/'.join(f'{v:.1f}' for v in per_axis):>15s}  {paper}", flush=True)
 

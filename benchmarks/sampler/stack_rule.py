@@ -77,7 +77,8 @@ def main() -> None:
     print(f"{a.case}: training stack {ds.source.shape}, independent = {label} "
           f"{independent.source.shape}; {a.count} volumes of {size}^3 per setting, seed {a.seed}")
     # chords cut by a volume's faces count with their visible length: compare equal sizes
-    tiles = {w: np.stack(tiled_samples(replace(d, holdout=None), size, 64, np.random.default_rng(0)))
+    tiles = {w: np.stack(tiled_samples(replace(d, holdout=None), size, 64,
+                                       np.random.default_rng(0)))
              for w, d in (("training stack", ds), (label, independent))}
     print(f"mean chord of phase {poi} along z/y/x in {size}^3 tiles: "
           + ", ".join(f"{w} {chords(t, poi, 1)}" for w, t in tiles.items()))

@@ -114,14 +114,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
     # within a step"): n_h 3 visits each plane once per step
     # n_h between 1 and 5: harmonizing lengthens the chords step by step (stack_rule.py)
     "rvegen s100 pool0 nh3": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 3},
-    "rvegen s100 nh3 pool1 pool-first": {**RVEGEN, "harmonizing_steps": 3, "pool_sigma": 1.0,
-                                         "pool_repeats": False},
-    "rvegen s100 nh8 pool1 pool-first": {**RVEGEN, "harmonizing_steps": 8, "pool_sigma": 1.0,
-                                         "pool_repeats": False},
-    "rvegen s100 nh8 pool-first": {**RVEGEN, "harmonizing_steps": 8, "pool_repeats": False},
     "rvegen s100 pool0 nh8": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 8},
-    "rvegen s100 nh10 pool1 pool-first": {**RVEGEN, "harmonizing_steps": 10, "pool_sigma": 1.0,
-                                          "pool_repeats": False},
+    **{f"rvegen s100 nh{n} pool1 pool-first": {**RVEGEN, "harmonizing_steps": n, "pool_sigma": 1.0,
+                                               "pool_repeats": False} for n in (3, 8, 10)},
     "rvegen s100 pool0 nh3 across": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 3,
                                      "harmonize_across_planes": True},
     "rvegen s100 pool0 nh5 across": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 5,
