@@ -31,7 +31,7 @@ import rvegen  # noqa: E402
 from rvegen.pipeline import reference_dataset  # noqa: E402
 from rvegen.validation.metrics import mean_chord_length  # noqa: E402
 from rvegen.validation.reference import tiled_samples  # noqa: E402
-from rvegen.validation.report import spread_units  # noqa: E402
+from rvegen.validation.report import phase_of_interest, spread_units  # noqa: E402
 from sampler.self_target import CASES, case_parser, volumes_for  # noqa: E402
 
 
@@ -73,7 +73,7 @@ def main() -> None:
     independent = replace(independent, source=independent.holdout, holdout=None)
     model = rvegen.load_model(CASES / "models" / f"{a.case}.pt")
     size = spec.generate.size or model.image_size
-    poi = int(np.argmin(ds.fractions))  # the phase of interest when the spec names none
+    poi = phase_of_interest(spec.validate_, ds.fractions)
     print(f"{a.case}: training stack {ds.source.shape}, independent = {label} "
           f"{independent.source.shape}; {a.count} volumes of {size}^3 per setting, seed {a.seed}")
     # chords cut by a volume's faces count with their visible length: compare equal sizes
