@@ -81,7 +81,7 @@ def main() -> None:
                                        np.random.default_rng(0)))
              for w, d in (("training stack", ds), (label, independent))}
     print(f"mean chord of phase {poi} along z/y/x in {size}^3 tiles: "
-          + ", ".join(f"{w} {chords(t, poi, 1)}" for w, t in tiles.items()))
+          + ", ".join(f"{w} {chords(t, poi)}" for w, t in tiles.items()))
     for name in a.settings:
         vols = volumes_for(name, model, ds, size, a.count, a.seed, a.cache / a.case)
         for where, data in (("training stack", ds), (label, independent)):
