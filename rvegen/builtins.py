@@ -67,7 +67,10 @@ def rvegen_solvers() -> dict[str, Any]:
 
 @hookimpl(trylast=True)
 def rvegen_on_volume_generated(volume: Any, context: GenerationContext) -> Any:
-    """The generate section's post-processing: smoothing, then fraction matching."""
+    """The generate section's post-processing: smoothing, fraction matching, then
+    closing boundary networks."""
+    import torch
+
     from .diffusion.multiplane import guide_fraction, smooth
 
     cfg = context.generate
@@ -76,4 +79,11 @@ def rvegen_on_volume_generated(volume: Any, context: GenerationContext) -> Any:
     if cfg.match_volume_fraction:
         # the data's fraction of voxels above 0: the sign then labels it exactly
         volume = guide_fraction(volume, context.fractions[1])
+    if cfg.close_boundaries:
+        from .boundaries import close_boundaries
+
+        mask = close_boundaries(volume[0].float().cpu().numpy(), context.fractions[1],
+                                cfg.grain_density)
+        # +-1: the sign labels the closed network exactly
+        volume = (torch.from_numpy(mask).to(volume.device, volume.dtype) * 2 - 1)[None]
     return volume

@@ -59,6 +59,16 @@ def sampler_settings(
                             "(rvegen.generate.resolve_auto)")
     if cfg.match_volume_fraction and not binary:
         raise SpecError("generate.match_volume_fraction: only for binary data (data.phases: 2)")
+    if cfg.close_boundaries:
+        if not binary:
+            raise SpecError("generate.close_boundaries: only for binary data (data.phases: 2) "
+                            "with known fractions")
+        if cfg.periodic:
+            raise SpecError("generate.close_boundaries: the watershed is not periodic; "
+                            "set generate.periodic: false")
+        if cfg.grain_density is None:
+            raise SpecError("generate.grain_density: close_boundaries needs the training "
+                            "images' grain density (pass dataset= or set it)")
     return SamplerSettings(
         steps=cfg.steps,
         harmonizing_steps=cfg.harmonizing_steps,
@@ -79,6 +89,16 @@ def sampler_settings(
         target_fraction=fractions[1] if binary else None,
         target_fractions=tuple(fractions) if known and not binary else None,
     )
+
+
+def resolve_grain_density(cfg: GenerateSpec, dataset: Dataset | None) -> GenerateSpec:
+    """``close_boundaries`` without a ``grain_density``: the training patches' one
+    (:func:`rvegen.boundaries.grain_density`); otherwise ``cfg`` as it is."""
+    if not cfg.close_boundaries or cfg.grain_density is not None or dataset is None:
+        return cfg
+    from .boundaries import grain_density
+
+    return cfg.model_copy(update={"grain_density": grain_density(dataset.patches)})
 
 
 def _check(model: LoadedModel, cfg: GenerateSpec, size: int) -> None:
@@ -326,6 +346,7 @@ def sample_volumes(
         whole, ``auto`` settings are scored against its training part in 3D
         (:func:`auto_stack`; do not pass it if you validate against that same training
         part); otherwise, or without it, by the 2D self score.
+        ``close_boundaries`` takes its grain density from its patches.
 
     Returns
     -------
@@ -334,6 +355,7 @@ def sample_volumes(
     """
     cfg = generate if isinstance(generate, GenerateSpec) else GenerateSpec(**(generate or {}))
     count = cfg.count if count is None else count
+    cfg = resolve_grain_density(cfg, dataset)
     cfg, _ = resolve_auto(model, cfg.model_copy(update={"count": count}), fractions, seed,
                           plugins, stack=auto_stack(dataset))
     return list(iter_volumes(model, cfg, list(range(count)), fractions, seed, None, plugins,

@@ -308,12 +308,16 @@ def run_train(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force:
 
 
 def run_generate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, force: bool) -> None:
-    from .generate import auto_stack, generate
+    from .generate import auto_stack, generate, resolve_grain_density
     from .volumes import read_volumes
 
     ds = load_dataset(run.dataset)
+    cfg = resolve_grain_density(spec.generate, ds)
+    if cfg.close_boundaries:
+        log(f"generate: closing boundary networks to {cfg.grain_density:.2f} grains per "
+            "1000 px of section (the training patches')")
     with execution(spec) as mapper:
-        generate(run.model, spec.generate, run.volumes, spec.seed, phases=ds.phases,
+        generate(run.model, cfg, run.volumes, spec.seed, phases=ds.phases,
                  image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
                  fractions=ds.fractions, progress=progress, fresh=force, plugins=plugins,
                  mapper=mapper, stack=auto_stack(ds, spec.validate_.reference))

@@ -382,6 +382,18 @@ class GenerateSpec(_Section):
         0.0, ge=0, description="Gaussian filter (voxels) of the final continuous volume "
         "before labelling (post-processing; measure it with benchmarks/sampling.py).",
     )
+    close_boundaries: bool = Field(
+        False,
+        description="Binary data whose phase 1 is a network of thin grain boundaries: close "
+        "the gaps that sampling leaves in it (watershed lines of the grain phase, with as "
+        "many grains per area in the sections as the training images; the data's boundary "
+        "fraction kept). Post-processing; rvegen.boundaries.",
+    )
+    grain_density: Optional[float] = Field(
+        None, gt=0,
+        description="close_boundaries: grains per 1000 pixels of section to aim for. "
+        "Default: measured on the training patches (rvegen.boundaries.grain_density).",
+    )
     periodic: bool = Field(False, description="Circular padding so the volume tiles.")
     ceiling_2d: bool = Field(
         True,
@@ -616,7 +628,8 @@ class Spec(_Section):
 NEUTRAL_FIELDS: dict[str, dict[str, Any]] = {
     "data": {"sources": None, "downscale_method": "majority"},
     "model": {"encoding": "one_hot"},
-    "generate": {"plane_block": 1, "pool_repeats": True},
+    "generate": {"plane_block": 1, "pool_repeats": True, "close_boundaries": False,
+                 "grain_density": None},
 }
 
 

@@ -76,3 +76,26 @@ def test_percolation_and_shape_summary():
     per_plane = describe_shape(slab, 1, plane_axis=0)  # slices (y, x): spans y only
     assert per_plane["percolating_fraction"] == {"y": 1.0, "x": 0.0}
     assert "mean_curvature_density" not in per_plane
+
+
+def test_full_connectivity_counts_corner_neighbours():
+    """A one-pixel staircase ring touches only at corners: broken under face
+    connectivity, one closed loop under full connectivity (per phase on request)."""
+    from rvegen.errors import SpecError
+
+    ring = np.zeros((9, 9), dtype=np.uint8)
+    for i in range(4):  # a diamond: (0, 4) -> (4, 8) -> (8, 4) -> (4, 0)
+        ring[i, 4 + i] = ring[4 + i, 8 - i] = ring[8 - i, 4 - i] = ring[4 - i, i] = 1
+    per = 1000.0 / ring.size
+    assert euler_density(ring, 1) == pytest.approx(16 * per)  # 16 isolated pixels
+    assert euler_density(ring, 1, connectivity="full") == pytest.approx(0.0)  # 1 - 1 hole
+    assert largest_cluster_fraction(ring, 1) == pytest.approx(1 / 16)
+    assert largest_cluster_fraction(ring, 1, connectivity=["face", "full"]) == 1.0
+    # the background inside and outside stays apart under face connectivity
+    assert largest_cluster_fraction(ring, 0, connectivity=["face", "full"]) < 1.0
+    stack = np.stack([ring, ring])
+    assert euler_density(stack, 1, plane_axis=0, connectivity="full") == pytest.approx(0.0)
+    with pytest.raises(SpecError, match="validate.metric_options: connectivity"):
+        euler_density(ring, 1, connectivity="corner")
+    with pytest.raises(SpecError, match="one of them per phase"):
+        largest_cluster_fraction(ring, 1, connectivity=["face"])

@@ -48,6 +48,12 @@ TITLES = {"spheres": "I spheres (synthetic 3D)", "grains": "II grains (synthetic
           "separator": "VIII separator, anisotropic (real 3D CT), one model per plane"}
 
 
+def _connectivity(options: dict[str, Any]) -> str:
+    """The settings line's word on connectivity, where a case counts corner neighbours."""
+    used = options.get("euler_density", {}).get("connectivity")
+    return f"; Euler and cluster connectivity per phase {used}" if used else ""
+
+
 def summarize(case: str, build: bool = True) -> dict[str, Any]:
     """Build the case (reusing what is up to date) and collect its figures; with ``build``
     False, collect them from the run folder as it is (after ``rvegen validate --force``)."""
@@ -107,6 +113,7 @@ def summarize(case: str, build: bool = True) -> dict[str, Any]:
         "pool_sigma_auto": _root_attr(run / "volumes.h5", "pool_sigma_auto"),
         "harmonizing_steps_auto": _root_attr(run / "volumes.h5", "harmonizing_steps_auto"),
         "threads": torch.get_num_threads(),
+        "metric_options": spec.validate_.metric_options,
     }
 
 
@@ -247,7 +254,10 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
                 f"{g['harmonizing_steps']}{_auto(r.get('harmonizing_steps_auto'))}, "
                 f"pool_sigma {g['pool_sigma']}"
                 f"{_auto(r.get('pool_sigma_auto'))}, plane order "
-                f"{g['plane_order']}; reference: {r['reference']}; {r['threads']} thread(s). "
+                f"{g['plane_order']}"
+                f"{'; boundary networks closed' if g.get('close_boundaries') else ''}"
+                f"{_connectivity(r.get('metric_options', {}))}"
+                f"; reference: {r['reference']}; {r['threads']} thread(s). "
                 f"Panels: `figures/{case}_curves.png`, `figures/{case}_slices.png`.")
     return "\n".join(lines) + "\n"
 

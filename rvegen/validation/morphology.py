@@ -10,14 +10,17 @@ broken into isolated blobs can have the right correlation curves. These scalars 
 * the fraction of the phase in its largest connected cluster;
 * the fraction of the phase in clusters that span the sample along an axis (percolation).
 
-Connectivity is face connectivity (6 neighbours in 3D, 4 in 2D) throughout; Euler
-numbers come from scikit-image (``measure.euler_number``) and clusters from SciPy
-(``ndimage.label``). Surface and mean curvature use stereological estimators, which are
-unbiased for isotropic structures where voxel counts are not (a digitised sphere's voxel
-faces overstate its area by ~50 %): S_V = 2 P_L (3D), L_A = pi/2 P_L (2D), with P_L the
-rate of phase changes along a line; M_V = 2 pi chi_A, with chi_A the Euler density of
-plane sections (DeHoff's relation; M = integral of (k1 + k2) / 2 over the surface, 4 pi r
-for a ball), averaged over all slices of the three section planes.
+Connectivity is face connectivity (6 neighbours in 3D, 4 in 2D) unless the Euler density
+and the largest cluster are given ``connectivity="full"`` (26 / 8 neighbours: a one-pixel
+boundary line drawn as a staircase touches only at corners), for every phase or as one
+value per phase (``validate.metric_options``); Euler numbers come from scikit-image
+(``measure.euler_number``) and clusters from SciPy (``ndimage.label``). Surface and mean
+curvature use stereological estimators, which are unbiased for isotropic structures where
+voxel counts are not (a digitised sphere's voxel faces overstate its area by ~50 %):
+S_V = 2 P_L (3D), L_A = pi/2 P_L (2D), with P_L the rate of phase changes along a line;
+M_V = 2 pi chi_A, with chi_A the Euler density of plane sections (DeHoff's relation;
+M = integral of (k1 + k2) / 2 over the surface, 4 pi r for a ball), averaged over all
+slices of the three section planes.
 
 Each scalar takes ``(labels, phase, plane_axis=None)``: with ``plane_axis`` the array is
 a stack of 2D slices at fixed index along that axis and the 2D value is averaged over them.
@@ -25,10 +28,12 @@ a stack of 2D slices at fixed index along that axis and the 2D value is averaged
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy import ndimage
+
+from ..errors import SpecError
 
 PER = 1000.0  # densities are per 1000 voxels (3D) or pixels (2D)
 
@@ -40,41 +45,59 @@ def _slices(labels: np.ndarray, plane_axis: int) -> list[np.ndarray]:
 def _per_plane(fn: Callable[[np.ndarray, int], float]) -> Callable[..., float]:
     """Wrap a scalar of one whole array so that ``plane_axis`` averages it over slices."""
 
-    def wrapped(labels: np.ndarray, phase: int, plane_axis: int | None = None) -> float:
+    def wrapped(labels: np.ndarray, phase: int, plane_axis: int | None = None,
+                **options: object) -> float:
         if plane_axis is None:
-            return fn(labels, phase)
-        return float(np.mean([fn(s, phase) for s in _slices(labels, plane_axis)]))
+            return fn(labels, phase, **options)
+        return float(np.mean([fn(s, phase, **options) for s in _slices(labels, plane_axis)]))
 
     wrapped.__name__ = fn.__name__
     wrapped.__doc__ = fn.__doc__
     return wrapped
 
 
-def _euler(mask: np.ndarray) -> int:
+Connectivity = str | Sequence[str]
+
+
+def _full(connectivity: Connectivity, phase: int) -> bool:
+    """Whether ``phase`` counts corner neighbours: ``connectivity`` is 'face' or 'full',
+    or one of them per phase."""
+    value = connectivity if isinstance(connectivity, str) else (
+        list(connectivity)[phase] if phase < len(connectivity) else None)
+    if value not in ("face", "full"):
+        raise SpecError("validate.metric_options: connectivity must be 'face' or 'full', or "
+                        f"one of them per phase (got {connectivity!r} for phase {phase})")
+    return value == "full"
+
+
+def _euler(mask: np.ndarray, full: bool = False) -> int:
     from skimage.measure import euler_number
 
-    # connectivity 1: face neighbours for the phase (6 in 3D, 4 in 2D)
-    return int(euler_number(mask, connectivity=1))
+    # connectivity 1: face neighbours (6 in 3D, 4 in 2D); ndim: every neighbour
+    return int(euler_number(mask, connectivity=mask.ndim if full else 1))
 
 
 @_per_plane
-def euler_density(labels: np.ndarray, phase: int) -> float:
+def euler_density(labels: np.ndarray, phase: int, connectivity: Connectivity = "face") -> float:
     """Euler characteristic of ``phase`` per 1000 voxels (pixels in 2D).
 
     Negative when the phase is a connected network with many tunnels (or loops in
     2D), positive when it falls apart into isolated pieces.
     """
-    return _euler(labels == phase) / labels.size * PER
+    return _euler(labels == phase, _full(connectivity, phase)) / labels.size * PER
 
 
 @_per_plane
-def largest_cluster_fraction(labels: np.ndarray, phase: int) -> float:
-    """Fraction of ``phase`` in its largest face-connected cluster (0 if absent)."""
+def largest_cluster_fraction(labels: np.ndarray, phase: int,
+                             connectivity: Connectivity = "face") -> float:
+    """Fraction of ``phase`` in its largest connected cluster (0 if absent)."""
     mask = labels == phase
     total = int(mask.sum())
     if not total:
         return 0.0
-    clusters, count = ndimage.label(mask)
+    full = _full(connectivity, phase)
+    structure = ndimage.generate_binary_structure(mask.ndim, mask.ndim) if full else None
+    clusters, count = ndimage.label(mask, structure=structure)
     return float(np.bincount(clusters.ravel())[1:].max() / total)
 
 

@@ -1,0 +1,102 @@
+"""Grain-boundary networks: close the gaps that multi-plane sampling leaves in them.
+
+When phase 1 of binary data is a network of thin grain boundaries (a polycrystal's
+micrograph), multi-plane sampling gives sheets with holes: in sections the boundaries
+break into pieces and neighbouring grains merge (grains case: the largest boundary
+cluster of 32 x 32 sections 0.30 against 0.99 in the training images, counting corner
+neighbours). :func:`close_boundaries` keeps the sampled boundaries and adds the watershed
+lines of the grain phase between them, with as many grains per area in the sections as
+the training images hold, then re-thresholds the sampled field so that the data's
+boundary fraction is kept. Both targets come from the training data alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+PER = 1000.0  # grain densities are per 1000 pixels of section
+
+
+def grain_density(images: np.ndarray, boundary: int = 1) -> float:
+    """Grains per 1000 pixels of 2D images whose phase ``boundary`` is a boundary network.
+
+    A grain is a face-connected piece of the other phase. Pieces touching the last row
+    or column are not counted (an unbiased counting frame), so the density does not
+    depend on the window size.
+
+    Parameters
+    ----------
+    images
+        (N, m, m) labels, or one (m, m) image.
+    boundary
+        The label of the boundary phase.
+    """
+    images = np.asarray(images)
+    images = images[None] if images.ndim == 2 else images
+    counts = []
+    for image in images:
+        pieces, _ = ndimage.label(image != boundary)
+        cut = np.union1d(pieces[-1], pieces[:, -1])
+        counts.append(len(np.setdiff1d(np.unique(pieces), np.append(cut, 0))))
+    return float(np.sum(counts) / (images[0].size * len(images)) * PER)
+
+
+def section_density(boundaries: np.ndarray) -> float:
+    """:func:`grain_density` of every slice of a 3D boundary mask along its three axes."""
+    mask = np.asarray(boundaries, dtype=np.uint8)
+    return float(np.mean([grain_density(np.moveaxis(mask, a, 0)) for a in range(3)]))
+
+
+def _holding(field: np.ndarray, lines: np.ndarray, fraction: float) -> np.ndarray:
+    """``(field > t) | lines`` with the threshold t >= 0 at which it holds ``fraction``."""
+    lo, hi = 0.0, max(float(field.max()), 0.0)
+    for _ in range(30):  # bisection: the fraction falls as t rises
+        t = (lo + hi) / 2
+        lo, hi = (t, hi) if ((field > t) | lines).mean() > fraction else (lo, t)
+    return (field > hi) | lines
+
+
+def close_boundaries(field: np.ndarray, fraction: float, density: float,
+                     rounds: int = 8) -> np.ndarray:
+    """Close the gaps of a sampled 3D boundary network.
+
+    The grain phase (``field <= 0``) is split by a watershed of its distance to the
+    boundaries (smoothed by 1 voxel; markers: its h-maxima), whose one-voxel lines
+    separate the grains face-wise, so that every section shows closed loops. The depth h
+    is bisected so that the sections hold ``density`` grains per 1000 pixels; the sampled
+    boundaries are kept where they are strongest, so that the result holds ``fraction``.
+
+    Parameters
+    ----------
+    field
+        (z, y, x) continuous sampler output, > 0 on the boundaries.
+    fraction
+        The data's fraction of boundary voxels.
+    density
+        Grains per 1000 pixels of the training images (:func:`grain_density`).
+    rounds
+        Bisection steps of h.
+
+    Returns
+    -------
+    np.ndarray
+        (z, y, x) bool mask of the boundaries.
+    """
+    from skimage.morphology import h_maxima
+    from skimage.segmentation import watershed
+
+    field = np.asarray(field, dtype=np.float64)
+    depth = ndimage.gaussian_filter(ndimage.distance_transform_edt(field <= 0), 1.0)
+    if not depth.any():  # no grain phase at all: nothing to split
+        return field > 0
+
+    def closed(h: float) -> np.ndarray:
+        markers, _ = ndimage.label(h_maxima(depth, h))
+        return _holding(field, watershed(-depth, markers, watershed_line=True) == 0, fraction)
+
+    lo, hi = 0.02, 4.0  # a deeper h keeps fewer maxima: fewer, larger grains
+    for _ in range(rounds):
+        h = (lo + hi) / 2
+        lo, hi = (h, hi) if section_density(closed(h)) > density else (lo, h)
+    return closed((lo + hi) / 2)
