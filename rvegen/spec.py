@@ -584,6 +584,11 @@ class Spec(_Section):
             )
         if self.validate_.reference == "fresh" and self.data.synthetic is None:
             raise ValueError("validate.reference: 'fresh' needs a data.synthetic source")
+        if self.generate.close_boundaries and self.data.phases != 2:
+            raise ValueError("generate.close_boundaries: only for binary data (data.phases: 2)")
+        if self.generate.close_boundaries and self.generate.periodic:
+            raise ValueError("generate.close_boundaries: the watershed is not periodic; "
+                             "set generate.periodic: false")
         if self.export.load_cases and not self.export.periodic_bc:
             raise ValueError("export.load_cases: needs export.periodic_bc: true")
         if self.export.periodic_bc and not self.export.load_cases:

@@ -81,6 +81,19 @@ def test_close_boundaries_asks_for_binary_data_and_a_density():
         GenerateSpec(close_boundaries=True, grain_density=-1)
 
 
+def test_a_wrong_close_boundaries_spec_fails_before_any_stage(write_spec, tmp_path):
+    """Checked when the spec loads, not after hours of training: exit code 2, the field
+    named, nothing written."""
+    for generate, data in (({"close_boundaries": True}, {"phases": 3}),
+                           ({"close_boundaries": True, "periodic": True}, {})):
+        path = write_spec({"generate": generate, "data": data})
+        result = CliRunner().invoke(app, ["build", str(path)])
+        assert result.exit_code == 2
+        assert "generate.close_boundaries" in result.output
+        assert "Traceback" not in result.output
+        assert not (tmp_path / "run").exists()
+
+
 def test_generate_closes_the_networks_to_the_training_grain_density(write_spec, tmp_path):
     """A tiny real model on grain-boundary images: the density comes from its patches,
     and every volume's sections hold it."""
