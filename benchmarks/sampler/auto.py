@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import rvegen
-from rvegen.generate import auto_stack, resolve_auto
+from rvegen.generate import auto_stack, resolve_auto, resolve_grain_density
 
 CASES = Path(__file__).resolve().parents[1] / "paper_cases"
 
@@ -30,8 +30,8 @@ def main() -> None:
         run = spec.run_path
         ds = rvegen.load_dataset(run / "dataset.h5")
         model = rvegen.load_model(run / "model" / "model.pt")
-        cfg = spec.generate.model_copy(update={"pool_sigma": "auto",
-                                               "harmonizing_steps": "auto"})
+        cfg = resolve_grain_density(spec.generate, ds).model_copy(
+            update={"pool_sigma": "auto", "harmonizing_steps": "auto"})
         start = time.process_time()
         _, record = resolve_auto(model, cfg, ds.fractions, spec.seed,
                                  stack=auto_stack(ds, spec.validate_.reference))
