@@ -584,6 +584,14 @@ class Spec(_Section):
             )
         if self.validate_.reference == "fresh" and self.data.synthetic is None:
             raise ValueError("validate.reference: 'fresh' needs a data.synthetic source")
+        for metric in ("euler_density", "largest_cluster"):
+            used = self.validate_.metric_options.get(metric, {}).get("connectivity", "face")
+            values = [used] if isinstance(used, str) else used
+            if not isinstance(values, list) or any(v not in ("face", "full") for v in values) \
+                    or (not isinstance(used, str) and len(values) != self.data.phases):
+                raise ValueError(f"validate.metric_options.{metric}.connectivity: 'face' or "
+                                 f"'full', or a list of one of them per phase "
+                                 f"({self.data.phases}), got {used!r}")
         if self.generate.close_boundaries and self.data.phases != 2:
             raise ValueError("generate.close_boundaries: only for binary data (data.phases: 2)")
         if self.generate.close_boundaries and self.generate.periodic:

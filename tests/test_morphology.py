@@ -99,3 +99,15 @@ def test_full_connectivity_counts_corner_neighbours():
         euler_density(ring, 1, connectivity="corner")
     with pytest.raises(SpecError, match="one of them per phase"):
         largest_cluster_fraction(ring, 1, connectivity=["face"])
+
+
+def test_a_wrong_connectivity_fails_when_the_spec_loads(write_spec):
+    from rvegen.errors import SpecError
+    from rvegen.spec import load_spec
+
+    ok = {"metric_options": {"euler_density": {"connectivity": ["face", "full"]}}}
+    assert load_spec(write_spec({"validate": ok})).validate_.metric_options == ok["metric_options"]
+    for bad in ("corner", ["face"], ["face", "full", "full"]):
+        options = {"metric_options": {"largest_cluster": {"connectivity": bad}}}
+        with pytest.raises(SpecError, match="validate.metric_options.largest_cluster.connectivity"):
+            load_spec(write_spec({"validate": options}))
