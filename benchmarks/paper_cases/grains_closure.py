@@ -25,12 +25,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from skimage.measure import euler_number
 
 import rvegen
 from rvegen.boundaries import grain_density
 from rvegen.plugins import build_registry, hookimpl
-from rvegen.validation.morphology import largest_cluster_fraction
+from rvegen.validation.morphology import euler_density, largest_cluster_fraction
 from rvegen.volumes import Volume
 
 HERE = Path(__file__).resolve().parent
@@ -46,7 +45,7 @@ class KeepUnclosed:
 
     @hookimpl(tryfirst=True)
     def rvegen_on_volume_generated(self, volume, context):  # noqa: ANN001, ANN201
-        labels = (volume[0] > 0).to(dtype=volume.dtype).cpu().numpy().astype(np.uint8)
+        labels = (volume[0] > 0).cpu().numpy().astype(np.uint8)
         self.volumes.append(Volume(f"unclosed_{context.index:03d}", labels))
 
 
@@ -61,8 +60,7 @@ def connectivity_line(name: str, images: np.ndarray, volumes: list[Volume] | Non
 
     cluster = [mean(lambda s, c=c: largest_cluster_fraction(s, 1, connectivity=c))
                for c in ("face", "full")]
-    euler = [mean(lambda s, c=c: euler_number(s == 1, connectivity=c) / s.size * 1000)
-             for c in (1, 2)]
+    euler = [mean(lambda s, c=c: euler_density(s, 1, connectivity=c)) for c in ("face", "full")]
     line = (f"{name:28s} cluster {cluster[0]:.3f} / {cluster[1]:.3f}   "
             f"Euler {euler[0]:6.2f} / {euler[1]:6.2f}")
     if volumes is not None:
