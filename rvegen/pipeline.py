@@ -179,6 +179,10 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     for field, candidates in rules.items():
         if settings.get(field) == "auto":
             settings[field] = {"auto": [AUTO_RULE, candidates, AUTO_TRIALS, target]}
+    if settings.get("close_boundaries"):  # the closure's rule, as the auto rules above
+        from .boundaries import CLOSURE_RULE
+
+        settings["close_boundaries"] = CLOSURE_RULE
     return _sha(json.dumps(settings, sort_keys=True), str(spec.seed),
                 _file_hash(run.model, "train"))
 

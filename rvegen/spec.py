@@ -386,8 +386,9 @@ class GenerateSpec(_Section):
         False,
         description="Binary data whose phase 1 is a network of thin grain boundaries: close "
         "the gaps that sampling leaves in it (watershed lines of the grain phase, with as "
-        "many grains per area in the sections as the training images; the data's boundary "
-        "fraction kept). Post-processing; rvegen.boundaries.",
+        "many grains per area in the sections as the training images, thickened into their "
+        "face neighbours to the data's boundary fraction; sampled boundaries away from the "
+        "lines are dropped). Post-processing; rvegen.boundaries.",
     )
     grain_density: Optional[float] = Field(
         None, gt=0,

@@ -8,7 +8,8 @@ from scipy import ndimage
 import rvegen
 from typer.testing import CliRunner
 
-from rvegen.boundaries import close_boundaries, grain_density, section_density
+from rvegen.boundaries import (close_boundaries, grain_density, section_density,
+                               thicken_lines)
 from rvegen.errors import SpecError
 from rvegen.generate import resolve_grain_density, sampler_settings
 from rvegen.cli import app
@@ -36,7 +37,9 @@ def test_grain_density_uses_an_unbiased_counting_frame():
 
 
 def test_closure_separates_grains_merged_through_holes_in_their_boundaries():
-    intact = cubic_grains()
+    # 23 voxels: no boundary plane on the volume's faces, where no grain lies beyond it
+    # and no watershed line is drawn
+    intact = cubic_grains(23)
     broken = intact.copy()
     for i in (7, 15):  # a 3 x 3 hole in every face between two cubes
         for c in (3, 11, 19):
@@ -51,6 +54,26 @@ def test_closure_separates_grains_merged_through_holes_in_their_boundaries():
     assert section_density(closed) == pytest.approx(section_density(intact), rel=0.05)
     assert not close_boundaries(-np.ones((4, 4, 4)), 0.2, 10.0).any()  # nothing to close
     assert close_boundaries(np.ones((4, 4, 4)), 0.2, 10.0).all()  # no grain phase at all
+
+
+def test_lines_are_thickened_only_next_to_them():
+    """The strongest face neighbours of the lines join them up to the fraction; a strong
+    speck away from the lines and a line's corner neighbours never do."""
+    lines = np.zeros((10, 10, 10), bool)
+    lines[:, :, 4] = True  # one plane: 0.1 of the voxels
+    field = np.zeros(lines.shape)
+    field[:5, :, 3] = 2.0  # half of one face-neighbour layer is strong
+    field[:, :, 5] = 1.0  # the other layer weaker
+    field[:, :, 8] = 5.0  # a strong plane two voxels away from the lines
+    thick = thicken_lines(field, lines, 0.15)
+    assert thick.mean() == pytest.approx(0.15)
+    assert (thick == (lines | (field == 2.0))).all()
+    assert thicken_lines(field, lines, 0.5).mean() == pytest.approx(0.3)  # neighbours only
+    assert not thicken_lines(field, lines, 0.05)[:, :, 8].any()
+    assert (thicken_lines(field, lines, 0.05) == lines).all()  # the lines are kept whole
+    dot = np.zeros((5, 5, 5), bool)
+    dot[2, 2, 2] = True
+    assert thicken_lines(np.ones(dot.shape), dot, 1.0).sum() == 7  # no corner neighbours
 
 
 def test_the_built_in_filter_closes_and_labels_by_sign():

@@ -335,3 +335,20 @@ def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatc
     after = [pipeline.volumes_identity(spec, run) for spec in specs]
     assert after[0] != before[0] and after[1] != before[1]
     assert after[2] == before[2]
+
+
+def test_volumes_identity_follows_the_closure_rule(write_spec, tmp_path, monkeypatch):
+    """Volumes closed by an older close_boundaries rule are sampled again; volumes that
+    are not closed keep their identity when the rule changes."""
+    import rvegen.boundaries as boundaries
+    import rvegen.pipeline as pipeline
+
+    run = pipeline.RunDir(tmp_path / "run")
+    run.model.parent.mkdir(parents=True)
+    run.model.write_bytes(b"the identity hashes the checkpoint's bytes")
+    closed, plain = (load_spec(write_spec({"generate": g})) for g in (
+        {"close_boundaries": True, "grain_density": 12.0}, {}))
+    before = [pipeline.volumes_identity(spec, run) for spec in (closed, plain)]
+    monkeypatch.setattr(boundaries, "CLOSURE_RULE", "a later rule")
+    after = [pipeline.volumes_identity(spec, run) for spec in (closed, plain)]
+    assert after[0] != before[0] and after[1] == before[1]

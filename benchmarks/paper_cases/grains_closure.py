@@ -1,6 +1,6 @@
 """What closing the boundary networks (``generate.close_boundaries``) does on the grains case.
 
-    python benchmarks/paper_cases/grains_closure.py [--count 25]
+    python benchmarks/paper_cases/grains_closure.py [--count 25] [--seed SEED]
 
 The case's volumes are sampled once with its spec (closure on) while a first filter
 keeps each sampler output as it was (``rvegen.boundaries`` not applied): the same
@@ -11,7 +11,10 @@ phase (the rows of sessions 2-12). Then, in 32 x 32 sections: the largest bounda
 cluster and the boundaries' Euler density under face (4) and full (8) connectivity, and
 in 3D the grains' largest cluster and face-connected pieces per volume (closed boundaries
 keep the grains apart), of the training images, a real 3D tessellation at the matched
-boundary fraction (``grains_3d_truth.py``, sizes x 1.6) and both ensembles.
+boundary fraction (``grains_3d_truth.py``, sizes x 1.6) and both ensembles; last, the
+boundary fraction of the volumes' outermost voxel layer beside that of their inside.
+``--seed``: another set of samples (default: the spec's, the case's own volumes); the
+reference, the real spreads and the tessellation stay the spec's.
 
 Needs the case's run folder (``python run.py grains``, or in this folder
 ``rvegen ingest grains.yaml && rvegen train grains.yaml``). Nothing here feeds back
@@ -83,15 +86,17 @@ def report_line(name: str, report: rvegen.Report) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--count", type=int, default=25)
+    p.add_argument("--seed", type=int, default=None)
     args = p.parse_args()
     spec = rvegen.load_spec(HERE / "grains.yaml")
+    seed = spec.seed if args.seed is None else args.seed  # of the samples only
     ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
     model = rvegen.load_model(spec.run_path / "model" / "model.pt")
     keep = KeepUnclosed()
-    closed = rvegen.sample_volumes(model, args.count, spec.generate, ds.fractions, spec.seed,
+    closed = rvegen.sample_volumes(model, args.count, spec.generate, ds.fractions, seed,
                                    build_registry(extra_plugins=[keep]), dataset=ds)
     density = grain_density(ds.patches)
-    print(f"grains: {args.count} volumes of {spec.generate.size}^3, seed {spec.seed}; "
+    print(f"grains: {args.count} volumes of {spec.generate.size}^3, seed {seed}; "
           f"boundary fraction {ds.fractions[1]:.3f}, training patches' grain density "
           f"{density:.2f} per 1000 px")
     face = spec.validate_.model_copy(update={"metric_options": {}})
@@ -110,6 +115,12 @@ def main() -> None:
     for name, volumes in (("3D tessellation x1.6", truth), ("without closure", keep.volumes),
                           ("closed (the spec)", closed)):
         print(connectivity_line(name, sections(volumes), volumes), flush=True)
+    for name, volumes in (("without closure", keep.volumes), ("closed (the spec)", closed)):
+        labels = np.stack([v.labels for v in volumes]).astype(bool)
+        inside = labels[:, 1:-1, 1:-1, 1:-1]
+        outer = (labels.sum() - inside.sum()) / (labels[0].size - inside[0].size) / len(labels)
+        print(f"{name:28s} boundary fraction: outermost layer {outer:.3f}, inside "
+              f"{inside.mean():.3f}")
 
 
 if __name__ == "__main__":
