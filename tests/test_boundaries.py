@@ -58,7 +58,7 @@ def test_closure_separates_grains_merged_through_holes_in_their_boundaries():
 
 def test_lines_are_thickened_only_next_to_them():
     """The strongest face neighbours of the lines join them up to the fraction; a strong
-    speck away from the lines and a line's corner neighbours never do."""
+    plane two voxels away from them and a line's corner neighbours never do."""
     lines = np.zeros((10, 10, 10), bool)
     lines[:, :, 4] = True  # one plane: 0.1 of the voxels
     field = np.zeros(lines.shape)
