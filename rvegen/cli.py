@@ -92,6 +92,27 @@ def _stage(stage: str, spec_path: Path, force: bool, run_dir: Optional[Path], qu
     run_stage(spec, stage, force=force, progress=not quiet, run_dir=run_dir)
 
 
+def _ensemble_note(report: dict) -> None:
+    """Say whether the ensemble as a whole is within the spread of real ensembles of as
+    many samples (the gate judges single volumes and cannot see a bias they share)."""
+    from .validation.report import report_outside_real_spread
+
+    if "within_real_spread" not in report.get("ensemble", {}):
+        return  # no volumes, or a report of rvegen < 0.3.7
+    count, phase = report["ensemble"]["count"], report["phase_of_interest"]
+    outside = report_outside_real_spread(report)
+    head = f"ensemble of {count}, phase {phase}:"
+    if not outside:
+        typer.echo(f"{head} within the spread of real ensembles of as many samples", err=True)
+        return
+    kinds = {name: m["kind"] for name, m in report.get("metrics", {}).items()}
+    unit = {name: " %" if kind == "curve" else "" for name, kind in kinds.items()}
+    parts = [f"{name} {err:.3g}{unit.get(name, '')} off (real at most "
+             f"{worst:.3g}{unit.get(name, '')})" for name, (err, worst) in outside.items()]
+    typer.echo(f"{head} outside the spread of real ensembles of as many samples: "
+               + ", ".join(parts), err=True)
+
+
 @app.command()
 @user_errors
 def build(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] = RunDirOpt,
@@ -103,6 +124,7 @@ def build(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Path] 
     result = run_build(load_spec(spec), force=force, progress=not quiet, run_dir=run_dir)
     report = result.report or {}
     total = len(report.get("volumes", []))
+    _ensemble_note(report)
     typer.echo(f"done: {len(result.accepted)}/{total} volume(s) accepted, "
                f"{len(result.exported)} file(s) exported in {result.run_dir}", err=True)
     if not result.accepted and not result.exported:
@@ -148,6 +170,7 @@ def validate(spec: Path = SpecArg, force: bool = ForceOpt, run_dir: Optional[Pat
 
     _stage("validate", spec, force, run_dir, quiet)
     report = json.loads(RunDir(run_dir or load_spec(spec).run_path).report.read_text())
+    _ensemble_note(report)
     if not report["all_passed"]:
         typer.echo(f"{len(report['volumes']) - report['accepted']} volume(s) failed the gate; "
                    "see report.json", err=True)

@@ -7,6 +7,7 @@ from scipy.spatial import cKDTree
 import rvegen
 from rvegen.data.dataset import Dataset
 from rvegen.validation import gate as gates
+from rvegen.validation.reference import tiled_samples
 from rvegen.volumes import Volume
 
 SIZE = 24
@@ -75,6 +76,34 @@ def test_broken_boundaries_and_a_checkerboard_fail(grains):
     checker = (np.indices((SIZE,) * 3).sum(0) % 2).astype(np.uint8)
     report = rvegen.validate([Volume("volume_000", checker)], ds, {"reference_samples": 32})
     assert report.accepted == 0 and report.volumes[0]["reasons"]
+
+
+def test_a_bias_every_volume_shares_is_outside_the_real_ensembles_spread(grains):
+    ds, holdout = grains
+    cfg = {"reference_samples": 16, "floor_draws": 20}
+    # more ensembles of the kind behind the floor, non-overlapping real sub-volumes (random
+    # crops of this small block would over-weight its middle, a bias of their own): each
+    # is beyond the worst of 20 such ensembles about once in 21 draws
+    within = []
+    for draw in range(5):
+        tiles = tiled_samples(ds, SIZE, 8, np.random.default_rng(draw))
+        real = [Volume(f"volume_{i:03d}", t.copy()) for i, t in enumerate(tiles)]
+        report = rvegen.validate(real, ds, cfg, seed=1)
+        p = str(report.phase_of_interest)
+        within.append(report.ensemble["within_real_spread"][p]["s2"]
+                      and report.ensemble["within_real_spread"][p]["lineal_path"])
+        worst = report.real_ensemble["errors_worst"][p]
+        assert worst["s2"] >= report.real_ensemble["errors_whole"][p]["s2"]  # max >= median
+    assert sum(within) >= 4
+    # the same volumes with every boundary one voxel thicker along x: each volume is a
+    # plausible structure, the ensemble is biased beyond any real ensemble
+    thick = [Volume(v.name, v.labels | np.roll(v.labels, 1, axis=2)) for v in real]
+    biased = rvegen.validate(thick, ds, cfg, seed=1)
+    outside = biased.outside_real_spread()
+    assert {"s2", "volume_fraction"} <= set(outside)
+    error, worst_real = outside["s2"]
+    assert error > worst_real == biased.real_ensemble["errors_worst"][p]["s2"]
+    assert not biased.ensemble["within_real_spread"][p]["s2"]
 
 
 def test_calibrate_threshold_follows_the_quantile():

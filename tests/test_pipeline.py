@@ -15,6 +15,7 @@ from rvegen.cli import app
 from rvegen.errors import SpecError
 from rvegen.pipeline import build
 from rvegen.spec import load_spec
+from rvegen.validation.report import report_outside_real_spread
 
 
 @pytest.fixture
@@ -54,6 +55,9 @@ def test_build_writes_every_output(built):
     assert {k.split("/")[0] for k in report["natural_spread"]} == names
     assert report["real_ensemble"]["count"] == 2
     assert set(report["real_ensemble"]["errors"]["1"]) == names
+    # each criterion of the ensemble against the worst real ensemble of as many samples
+    assert set(report["ensemble"]["within_real_spread"]["1"]) == names
+    assert set(report["real_ensemble"]["errors_worst"]["1"]) == names
     assert set(report["ceiling_2d"]["ensemble"]["errors"]["1"]) == names
     # the data limit: the training patches scored as the model's samples are
     assert set(report["ceiling_2d"]["training_patches"]["errors"]["1"]) == names
@@ -76,6 +80,13 @@ def test_rerun_skips_up_to_date_stages(built, write_spec, capfd):
     err = capfd.readouterr().err
     assert err.count("up to date, skipped") == 5
     assert stamp == {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    # the command line says where the ensemble stands against real ensembles
+    result = CliRunner().invoke(app, ["validate", str(path), "-q"])
+    report = json.loads((run / "report.json").read_text())
+    outside = report_outside_real_spread(report)
+    assert "ensemble of 2, phase 1: " in result.output
+    assert ("outside the spread" in result.output) == bool(outside)
+    assert all(f"{name} " in result.output for name in outside)
     # one more volume: training is skipped, finished volumes are kept, only one is sampled
     with h5py.File(run / "volumes.h5") as f:
         first = f["volume_000"][()]

@@ -1,29 +1,33 @@
-"""Can a connected-pore-space rule after sampling mend Berea's pore connectivity?
+"""Can a connected-pore-space rule mend Berea's pore connectivity, after or during sampling?
 
     python benchmarks/paper_cases/berea_connectivity.py [--count 25] [--seed SEED]
 
 Berea trained on ONE slice keeps its S2 and L(z) near the one-slice limit, but its pore
 space is not one network: largest pore cluster 0.61 against 0.93-0.95 in real 32^3
 sub-volumes, Euler density +2.9 against ~0 (results.md, row V). A user of a sandstone
-knows that its pore space is connected; this asks whether that knowledge, applied after
-sampling as a rule without a setting, would close the gap. Where the pores of a volume
-lie, by the share of them in
+knows that its pore space is connected; this asks whether that knowledge, applied as a
+rule without a setting, would close the gap. First, where the pores of a volume lie, by
+the share of them in
 
 * pieces that touch no face of the volume and are not its largest (isolated pores: in a
   connected pore space there are none, since every piece of it leaves the window), and
 * pieces that touch a face but are not the largest (connected outside the window, or not),
 
 for real 32^3 windows of the training part and the held-out block, and for the case's
-volumes (sampled with the spec, the sampler's field kept). Then the volumes under two rules,
-each keeping the volume's pore fraction, validated as the case is (against the held-out
-block):
+volumes (sampled with the spec, the sampler's field kept). Then two rules, each keeping
+the volume's pore fraction, both by the field's connected strength from seed pieces (a
+grey-level reconstruction: at each voxel, the best over paths from a seed of the least
+pore-like voxel on the path; a piece apart from the seeds sinks to the level of its best
+connection to them):
 
-* **no isolated pores**: isolated pieces are given to the grain phase and the kept pore
-  space grows into its face neighbours where the sampled field is most pore-like, ring by
-  ring, until the fraction is back;
-* **one network**: the pore voxels are the most pore-like ones connected to the largest
-  piece, by the field's connected strength (a grey-level reconstruction: the best over
-  paths of the weakest voxel on the path), cut at the fraction.
+* **no isolated pores**: seeds = the largest piece and every piece touching a face;
+* **one network**: seed = the largest piece.
+
+Each rule is applied after sampling (the connected strength cut at the pore fraction)
+and, separately, during sampling as guidance (volumes sampled again with the same seeds:
+at every step but the last, the x0 prediction is replaced by its connected strength and
+then guided to the fraction as usual, so that the model denoises from a connected
+structure). All rows are validated as the case is (against the held-out block).
 
 Needs the case's run folder (``python run.py berea``, or in this folder ``rvegen ingest
 berea.yaml && rvegen train berea.yaml``). Nothing here feeds back into a setting.
@@ -31,19 +35,24 @@ berea.yaml && rvegen train berea.yaml``). Nothing here feeds back into a setting
 
 from __future__ import annotations
 
-import argparse
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy import ndimage
 
 import rvegen
-from rvegen.boundaries import thicken_lines
+from rvegen.diffusion import multiplane
 from rvegen.pipeline import reference_dataset
-from rvegen.plugins import build_registry, hookimpl
+from rvegen.plugins import hookimpl
 from rvegen.volumes import Volume
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from grains_closure import report_line, sample_case  # noqa: E402
+
 PORE = 0
 
 
@@ -78,32 +87,54 @@ def piece_shares(mask: np.ndarray) -> tuple[float, float, np.ndarray]:
             float(sizes[touching & ~largest].sum() / total), isolated[pieces])
 
 
-def no_isolated_pores(strength: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Drop the isolated pieces; regrow the rest into its most pore-like face neighbours."""
-    count = int(mask.sum())
-    kept = mask & ~piece_shares(mask)[2]
-    while kept.sum() < count:
-        grown = thicken_lines(strength, kept, (count + 0.5) / mask.size)
-        if grown.sum() == kept.sum():
-            break
-        kept = grown
-    return kept
-
-
-def one_network(strength: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The most pore-like voxels by connected strength from the largest piece."""
+def connected_strength(strength: np.ndarray, only_largest: bool) -> np.ndarray:
+    """The pore-likeness reachable from the seed pieces of ``strength > 0`` (see above)."""
     from skimage.morphology import reconstruction
 
+    mask = strength > 0
     pieces, n = ndimage.label(mask)
-    if n == 0:
-        return mask
+    if n <= 1:
+        return strength
     sizes = np.bincount(pieces.ravel())
     sizes[0] = 0
-    seed = np.where(pieces == np.argmax(sizes), strength, strength.min())
-    connected = reconstruction(seed, strength, method="dilation",
-                               footprint=ndimage.generate_binary_structure(3, 1))
-    # ties at the cut (plateaus of the reconstruction) are kept: the fraction may rise
-    return connected >= np.sort(connected.ravel())[::-1][int(mask.sum()) - 1]
+    seeds = pieces == np.argmax(sizes)
+    if not only_largest:
+        seeds |= mask & ~piece_shares(mask)[2]
+    return reconstruction(np.where(seeds, strength, strength.min()), strength,
+                          method="dilation", footprint=ndimage.generate_binary_structure(3, 1))
+
+
+RULES = {"no isolated pores": False, "one network": True}  # name: only_largest
+
+
+def after_sampling(field: np.ndarray, only_largest: bool) -> np.ndarray:
+    """Labels: the connected strength of the pores (-field) cut at the pore fraction; ties
+    at the cut (plateaus of the reconstruction) are kept, so the fraction may rise."""
+    strength = -field.astype(np.float64)
+    connected = connected_strength(strength, only_largest)
+    cut = np.sort(connected.ravel())[::-1][int((strength > 0).sum()) - 1]
+    return np.where(connected >= cut, PORE, 1 - PORE).astype(np.uint8)
+
+
+@contextmanager
+def guided_by(only_largest: bool, steps: int):
+    """Sample with the rule applied to every x0 prediction but the last step's."""
+    original = multiplane.guide
+    calls = [0]
+
+    def guide(x0, settings, channels):  # noqa: ANN001, ANN202
+        x0 = original(x0, settings, channels)
+        calls[0] += 1
+        if calls[0] % steps == 0:  # the last step of a volume: the model's own
+            return x0
+        pores = connected_strength(-x0[0].double().cpu().numpy(), only_largest)
+        return original(torch.from_numpy(-pores).to(x0)[None], settings, channels)
+
+    multiplane.guide = guide
+    try:
+        yield
+    finally:
+        multiplane.guide = original
 
 
 def windows(block: np.ndarray, size: int, count: int, rng: np.random.Generator) -> list:
@@ -118,50 +149,35 @@ def share_line(name: str, masks: list[np.ndarray]) -> str:
             f"{np.median(shares[:, 1]):.3f} (median of {len(masks)})")
 
 
-def report_line(name: str, report: rvegen.Report, labels: list[np.ndarray]) -> str:
-    p = str(report.phase_of_interest)
-    e, f = report.headline(), report.headline("real_ensemble")
-    m, r = report.ensemble["scalars"][p], report.real_ensemble["scalar_range"][p]
-    eu, cl = r["euler_density"], r["largest_cluster"]
-    fraction = np.mean([(v == PORE).mean() for v in labels])
-    return (f"{name:18s} S2 {e['s2']:5.2f}  L {e['lineal_path']:5.2f}  (floor "
-            f"{f['s2']:.2f} / {f['lineal_path']:.2f})  Euler {m['euler_density']:5.2f} "
-            f"({eu[0]:.2f} .. {eu[1]:.2f})  cluster {m['largest_cluster']:.3f} "
-            f"({cl[0]:.3f} .. {cl[1]:.3f})  pores {fraction:.3f}  accepted "
-            f"{report.accepted}/{len(report.volumes)}")
-
-
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--count", type=int, default=25)
-    p.add_argument("--seed", type=int, default=None)
-    args = p.parse_args()
-    spec = rvegen.load_spec(HERE / "berea.yaml")
-    seed = spec.seed if args.seed is None else args.seed  # of the samples only
-    ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
-    model = rvegen.load_model(spec.run_path / "model" / "model.pt")
     keep = KeepFields()
-    sampled = rvegen.sample_volumes(model, args.count, spec.generate, ds.fractions, seed,
-                                    build_registry(extra_plugins=[keep]), dataset=ds)
+    spec, ds, seed, sampled = sample_case("berea", keep, __doc__.splitlines()[0])
     n = spec.generate.size
-    print(f"berea: {args.count} volumes of {n}^3, seed {seed}; pores = phase {PORE}, "
+    print(f"berea: {len(sampled)} volumes of {n}^3, seed {seed}; pores = phase {PORE}, "
           "face connectivity")
     rng = np.random.default_rng(spec.seed)
     for name, block in (("real, training part", ds.source), ("real, held-out block", ds.holdout)):
         print(share_line(name, [w == PORE for w in windows(block, n, 64, rng)]))
     print(share_line("generated (the case)", [v.labels == PORE for v in sampled]), flush=True)
     ref = reference_dataset(spec, ds)
-    rules = {"the case": lambda s, m: m, "no isolated pores": no_isolated_pores,
-             "one network": one_network}
-    for name, rule in rules.items():
-        labels = []
-        for field, volume in zip(keep.fields, sampled):
-            mask = rule(-field.astype(np.float64), volume.labels == PORE)
-            labels.append(np.where(mask, PORE, 1 - PORE).astype(np.uint8))
-        report = rvegen.validate([Volume(f"v{i:03d}", v) for i, v in enumerate(labels)], ref,
-                                 spec.validate_, seed=spec.seed)
-        print(report_line(name, report, labels), flush=True)
 
+    def score(name: str, labels: list[np.ndarray]) -> None:
+        report = rvegen.validate([Volume(f"v{i:03d}", v) for i, v in enumerate(labels)],
+                                 ref, spec.validate_, seed=spec.seed)
+        pores = np.mean([(v == PORE).mean() for v in labels])
+        print(report_line(f"{name} (pores {pores:.3f})", report), flush=True)
+
+    score("the case", [v.labels for v in sampled])
+    for name, only_largest in RULES.items():
+        score(f"{name}, after", [after_sampling(f, only_largest) for f in keep.fields])
+    # one pass of the sampler per step (n_h 1) is what the step count of guided_by assumes
+    assert spec.generate.harmonizing_steps == 1, "the case spec's n_h changed"
+    model = rvegen.load_model(spec.run_path / "model" / "model.pt")
+    for name, only_largest in RULES.items():
+        with guided_by(only_largest, spec.generate.steps):
+            volumes = rvegen.sample_volumes(model, len(sampled), spec.generate, ds.fractions,
+                                            seed, dataset=ds)
+        score(f"{name}, guided", [v.labels for v in volumes])
 
 if __name__ == "__main__":
     main()

@@ -83,20 +83,29 @@ def report_line(name: str, report: rvegen.Report) -> str:
             f"({cl[0]:.3f} .. {cl[1]:.3f})  accepted {report.accepted}/{len(report.volumes)}")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def sample_case(case: str, keep: object,
+                description: str) -> tuple[rvegen.Spec, rvegen.Dataset, int, list[Volume]]:
+    """Read ``--count`` and ``--seed``, then sample the case's volumes (its spec, its run
+    folder) with ``keep`` as a first filter: (spec, dataset, seed, volumes)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--count", type=int, default=25)
     p.add_argument("--seed", type=int, default=None)
     args = p.parse_args()
-    spec = rvegen.load_spec(HERE / "grains.yaml")
+    spec = rvegen.load_spec(HERE / f"{case}.yaml")
     seed = spec.seed if args.seed is None else args.seed  # of the samples only
     ds = rvegen.load_dataset(spec.run_path / "dataset.h5")
     model = rvegen.load_model(spec.run_path / "model" / "model.pt")
+    volumes = rvegen.sample_volumes(model, args.count, spec.generate, ds.fractions, seed,
+                                    build_registry(extra_plugins=[keep]), dataset=ds)
+    return spec, ds, seed, volumes
+
+
+def main() -> None:
     keep = KeepUnclosed()
-    closed = rvegen.sample_volumes(model, args.count, spec.generate, ds.fractions, seed,
-                                   build_registry(extra_plugins=[keep]), dataset=ds)
+    spec, ds, seed, closed = sample_case("grains", keep, __doc__.splitlines()[0])
+    count = len(closed)
     density = grain_density(ds.patches)
-    print(f"grains: {args.count} volumes of {spec.generate.size}^3, seed {seed}; "
+    print(f"grains: {count} volumes of {spec.generate.size}^3, seed {seed}; "
           f"boundary fraction {ds.fractions[1]:.3f}, training patches' grain density "
           f"{density:.2f} per 1000 px")
     face = spec.validate_.model_copy(update={"metric_options": {}})
@@ -109,7 +118,7 @@ def main() -> None:
     n = spec.generate.size
     crops = np.stack([ds.source[rng.integers(0, len(ds.source)), y:y + n, x:x + n]
                       for y, x in rng.integers(0, ds.source.shape[1] - n + 1, (512, 2))])
-    truth = sub_volumes(1.6, args.count, n, np.asarray(spec.data.synthetic.grain_sizes, float),
+    truth = sub_volumes(1.6, count, n, np.asarray(spec.data.synthetic.grain_sizes, float),
                         spec.seed)
     print(connectivity_line("training images", crops, None))
     for name, volumes in (("3D tessellation x1.6", truth), ("without closure", keep.volumes),

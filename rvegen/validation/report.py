@@ -77,7 +77,10 @@ class Report:
         floor for that count: the median over ``floor_draws`` such ensembles, in 3D of
         non-overlapping sub-volumes against the whole block, in 2D of independent
         sections against the crops' mean; ``errors_whole`` against the whole data; with
-        the range of their mean scalars).
+        the range of their mean scalars; ``errors_worst``: the worst of them against
+        the whole data). ``ensemble["within_real_spread"]`` says per phase and criterion
+        whether the ensemble's error is no worse than the worst real ensemble's: a bias
+        that every volume shares passes the gate of single volumes but not this.
     ceiling_2d
         The model's own 2D samples against real 2D crops (None if not sampled); with
         ``training_patches``, every training patch against the same crops (the data
@@ -121,6 +124,12 @@ class Report:
                        }[which]
         return source.get(key, {}).get(str(self.phase_of_interest), {})
 
+    def outside_real_spread(self) -> dict[str, tuple[float, float]]:
+        """The phase of interest's criteria whose ensemble error exceeds that of every
+        ensemble of as many real samples: ``{metric: (error, worst real error)}`` (empty
+        when none does, or for a report written before rvegen 0.3.7)."""
+        return report_outside_real_spread(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-ready data."""
         return asdict(self)
@@ -128,6 +137,15 @@ class Report:
     def to_json(self, indent: int = 2) -> str:
         """The report as JSON text."""
         return json.dumps(self.to_dict(), indent=indent, default=_json_default)
+
+
+def report_outside_real_spread(report: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """:meth:`Report.outside_real_spread` of a report read from report.json."""
+    p = str(report["phase_of_interest"])
+    within = report["ensemble"].get("within_real_spread", {}).get(p, {})
+    errors, worst = report["ensemble"]["errors"][p], report["real_ensemble"].get(
+        "errors_worst", {}).get(p, {})
+    return {k: (errors[k], worst[k]) for k, ok in within.items() if not ok}
 
 
 def _json_default(obj: Any) -> Any:
@@ -330,6 +348,8 @@ class _Real:
     axis_whole: dict[str, dict[str, np.ndarray]]
     #: plane micrographs: each plane's own reference (else every plane has ``reference``)
     plane_reference: dict[str, Descriptors] | None = None
+    #: the worst of the floor's ensembles against ``whole``: the edge of the real spread
+    worst_whole: dict[str, float] = field(default_factory=dict)
 
     def plane_reference_of(self, plane: str) -> Descriptors:
         """The reference of one plane's slices."""
@@ -415,8 +435,9 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
     # material's fraction where the crops hold their middle's)
     calib_errors = [st.errors(whole, d) for d in calib_desc]
     floor_whole = {k: float(np.median([e[k] for e in draw_whole])) for k in draw_whole[0]}
+    worst_whole = {k: float(np.max([e[k] for e in draw_whole])) for k in draw_whole[0]}
     return _Real(reals, where, real_desc, reference, calib, calib_errors, floor, floor_range,
-                 axis_ref, axis_floor, whole, floor_whole, axis_whole, plane_ref)
+                 axis_ref, axis_floor, whole, floor_whole, axis_whole, plane_ref, worst_whole)
 
 
 #: most voxels described at once when the whole reference is (FFTs of its slabs)
@@ -654,6 +675,7 @@ def validate(
     }
     n_ok = sum(r["accepted"] for r in results)
     size = st.size
+    ensemble_errors = st.errors(real.whole, ensemble)
     return Report(
         rvegen_version=__version__,
         comparison="3d" if st.three_d else (
@@ -675,13 +697,18 @@ def validate(
         natural_spread=spread,
         volumes=results,
         ensemble={"count": len(volumes),
-                  "errors": by_phase(st.errors(real.whole, ensemble)),
+                  "errors": by_phase(ensemble_errors),
+                  # no worse than the worst ensemble of as many real samples: a bias that
+                  # every volume shares passes a gate of single volumes, not this
+                  "within_real_spread": by_phase({k: bool(e <= real.worst_whole[k])
+                                                  for k, e in ensemble_errors.items()}),
                   "errors_crops": by_phase(st.errors(real.reference, ensemble)),
                   "scalars": {str(p): {n: float(ensemble.values[p][n]) for n in scalars}
                               for p in phases}},
         real_ensemble={"count": len(volumes), "draws": cfg.floor_draws,
                        "errors": by_phase(real.floor),
                        "errors_whole": by_phase(real.floor_whole),
+                       "errors_worst": by_phase(real.worst_whole),
                        "scalar_range": real.floor_range},
         ceiling_2d=_ceiling(st, dataset, cfg, images_2d, volumes),
         per_axis=_isotropy(st, real, results, axis_curves),
