@@ -161,13 +161,16 @@ def main() -> None:
     print(share_line("generated (the case)", [v.labels == PORE for v in sampled]), flush=True)
     ref = reference_dataset(spec, ds)
 
-    def score(name: str, labels: list[np.ndarray]) -> None:
+    def score(name: str, labels: list[np.ndarray]) -> rvegen.Report:
         report = rvegen.validate([Volume(f"v{i:03d}", v) for i, v in enumerate(labels)],
                                  ref, spec.validate_, seed=spec.seed)
         pores = np.mean([(v == PORE).mean() for v in labels])
         print(report_line(f"{name} (pores {pores:.3f})", report), flush=True)
+        print(f"{'':34s} outside the real ensembles' spread: "
+              f"{', '.join(report.outside_real_spread()) or 'nothing'}", flush=True)
+        return report
 
-    score("the case", [v.labels for v in sampled])
+    spread = score("the case", [v.labels for v in sampled]).natural_spread
     for name, only_largest in RULES.items():
         score(f"{name}, after", [after_sampling(f, only_largest) for f in keep.fields])
     # one pass of the sampler per step (n_h 1) is what the step count of guided_by assumes
@@ -178,6 +181,10 @@ def main() -> None:
             volumes = rvegen.sample_volumes(model, len(sampled), spec.generate, ds.fractions,
                                             seed, dataset=ds)
         score(f"{name}, guided", [v.labels for v in volumes])
+    key = f"/{PORE}"
+    print(f"single real {n}^3 sub-volumes against the whole block (the gate's spread), "
+          f"median: S2 {spread['s2' + key]['median']:.2f} %, "
+          f"L {spread['lineal_path' + key]['median']:.2f} %")
 
 if __name__ == "__main__":
     main()
