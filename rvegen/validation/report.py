@@ -128,7 +128,9 @@ class Report:
         """The phase of interest's criteria whose ensemble error exceeds that of every
         ensemble of as many real samples: ``{metric: (error, worst real error)}`` (empty
         when none does, or for a report written before rvegen 0.3.7)."""
-        return report_outside_real_spread(self.to_dict())
+        return report_outside_real_spread({"phase_of_interest": self.phase_of_interest,
+                                           "ensemble": self.ensemble,
+                                           "real_ensemble": self.real_ensemble})
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-ready data."""
