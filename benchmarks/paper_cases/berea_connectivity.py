@@ -27,7 +27,10 @@ Each rule is applied after sampling (the connected strength cut at the pore frac
 and, separately, during sampling as guidance (volumes sampled again with the same seeds:
 at every step but the last, the x0 prediction is replaced by its connected strength and
 then guided to the fraction as usual, so that the model denoises from a connected
-structure). All rows are validated as the case is (against the held-out block).
+structure). All rows are validated as the case is (against the held-out block), each
+with the criteria on which its ensemble is outside the spread of real ensembles
+(``Report.outside_real_spread``); last, the median error of single real sub-volumes,
+the spread the gate judges one volume by.
 
 Needs the case's run folder (``python run.py berea``, or in this folder ``rvegen ingest
 berea.yaml && rvegen train berea.yaml``). Nothing here feeds back into a setting.
