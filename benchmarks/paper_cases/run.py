@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 import rvegen
+from rvegen.validation.report import report_outside_real_spread
 
 HERE = Path(__file__).resolve().parent
 CASES = ["spheres", "grains", "nmc", "carbonate", "berea", "composite", "sofc", "separator"]
@@ -114,6 +115,9 @@ def summarize(case: str, build: bool = True) -> dict[str, Any]:
         "harmonizing_steps_auto": _root_attr(run / "volumes.h5", "harmonizing_steps_auto"),
         "threads": torch.get_num_threads(),
         "metric_options": spec.validate_.metric_options,
+        # criteria of the phase of interest beyond the worst real ensemble (rvegen >= 0.3.7)
+        "outside": (sorted(report_outside_real_spread(report))
+                    if "within_real_spread" in report["ensemble"] else None),
     }
 
 
@@ -225,6 +229,14 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
                              if "floor_s2" in v else "")
                           for c in CASES if c in rows
                           for q, v in rows[c]["other"].items()) + "."]
+    judged = [c for c in CASES if c in rows and rows[c].get("outside") is not None]
+    if judged:
+        lines += ["", "Ensemble against the real spread (phase of interest; criteria whose "
+                  "ensemble error exceeds the worst of the real ensembles of as many samples, "
+                  "`rvegen validate`'s line): "
+                  + "; ".join(f"{c}: {', '.join(rows[c]['outside']) or 'none'}"
+                              for c in judged)
+                  + ". Rows whose report predates rvegen 0.3.7 have none."]
     if old:
         lines += [
             "", "## Session 2 (kept for comparison: Algorithm 1 strided, n_h 1, then Gaussian",
