@@ -189,5 +189,6 @@ def main() -> None:
           f"median: S2 {spread['s2' + key]['median']:.2f} %, "
           f"L {spread['lineal_path' + key]['median']:.2f} %")
 
+
 if __name__ == "__main__":
     main()
