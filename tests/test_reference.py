@@ -135,6 +135,37 @@ def test_training_patches_show_the_data_limit_when_the_reference_is_held_out():
     assert alike["s2"] < 8
 
 
+def test_the_2d_ceiling_is_scored_against_every_section_not_a_draw_of_crops():
+    """The ceiling's curve errors do not move with the seed (the crops' draw), and its
+    reference is the sections' own S2, each slice counted once: the model's samples
+    replaced by every whole slice of the block along z score 0 when only z is sliced."""
+    import rvegen
+    from rvegen.data.dataset import Dataset
+
+    rng = np.random.default_rng(3)
+    block = (rng.random((16, 16, 16)) < 0.3).astype(np.uint8)
+    patches = block[:, :8, :8].copy()
+    vols = [rvegen.Volume("v", block[:8, :8, :8].copy())]
+    images = np.concatenate([block[z:z + 8, :8, :8] for z in (0, 8)])  # 16 model "samples"
+
+    def ceiling(seed: int, axes: list[int]) -> dict:
+        ds = Dataset(patches=patches, source=block, kind="stack", phases=2,
+                     meta={"slice_axes": axes})
+        report = rvegen.validate(vols, ds, {"reference_samples": 4, "floor_draws": 1},
+                                 seed=seed, images_2d=images)
+        return report.ceiling_2d["ensemble"]["errors"]["1"]
+
+    a, b = ceiling(0, [0, 1, 2]), ceiling(1, [0, 1, 2])
+    assert a["s2"] == b["s2"] and a["lineal_path"] == b["lineal_path"]
+    # the whole z slices as the samples: sets of 8 slices of 16 x 16, scored per slice
+    ds = Dataset(patches=block[:, :16, :16].copy(), source=block, kind="stack", phases=2,
+                 meta={"slice_axes": [0]})
+    whole = rvegen.validate([rvegen.Volume("v", block.copy())], ds,
+                            {"reference_samples": 4, "floor_draws": 1}, images_2d=block)
+    assert whole.ceiling_2d["ensemble"]["errors"]["1"]["s2"] < 1e-9
+    assert whole.ceiling_2d["training_patches"]["errors"]["1"]["s2"] < 1e-9
+
+
 def test_floor_samples_do_not_overlap():
     """The 3D floor's real samples are tiles of the reference block: without replacement
     while the block holds enough, each a true sub-block, no two overlapping."""

@@ -13,7 +13,7 @@ panels are copied to ``figures/``.
 
 Per case: the ensemble-mean S2 and L(z) errors of the phase of interest (eq. 24, the
 paper's figure), the floor (the median of the same error over ensembles of as many fresh
-real samples), the 2D ceiling (the model's own 2D samples against real 2D crops), the
+real samples), the 2D ceiling (the model's own 2D samples against the real 2D sections), the
 morphology (Euler characteristic density, largest-cluster fraction) of the generated
 ensemble beside the range of real ensembles, per-axis errors (isotropy), the other phase's
 errors, the gate, network evaluations and seconds per volume, and the training cost.
@@ -172,18 +172,20 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
         "= the same against the mean of 64 random real crops, the definition of sessions 2-7:",
         "random crops of a small reference over-weight its middle (on spheres they hold 0.259",
         "of phase 1 where the block holds 0.281), a bias of the reference, not of the volumes.",
-        "'floor' = the median error of 5 ensembles of as many fresh real samples: the spread of a",
+        "'floor' = the median error of 5 ensembles (20 in rows validated with rvegen 0.3.7 or",
+        "later, those named under the table) of as many fresh real samples: the spread of a",
         "generator indistinguishable from the real data (3D, since session 9: non-overlapping",
         "sub-volumes against the whole block, drawn with replacement where the block holds fewer",
         "than 25; random crops of a small block overlap and understated it; 2D: sets of",
         "independent real windows per plane against the crops' mean); in brackets the same",
         "ensembles against the whole data. '2D ceiling' = the model's own 2D",
-        "samples against real 2D crops (for stacks also: the volumes' slices against the same",
-        "2D reference; 'patches' = as many training patches against the same crops: the data",
+        "samples against the real 2D sections (every section's curves, rows validated with",
+        "rvegen 0.3.7 or later; before, random 2D crops; for stacks also: the volumes' slices",
+        "against the same 2D reference; 'patches' = as many training patches against it: the data",
         "limit, what a perfect 2D model of the training data scores). Euler = Euler",
         "characteristic per 1000 voxels (3D) or pixels (per plane);",
         "cluster = fraction of the phase in its largest connected cluster; beside each, the range",
-        "of the same ensemble means over the 5 real ensembles. Per axis: the error of the",
+        "of the same ensemble means over those real ensembles. Per axis: the error of the",
         "ensemble's mean curve along z / y / x beside the per-axis floor ('floor'); rows whose",
         "report predates it give the mean single-volume error beside single real samples'",
         "('real'). Paper: 64^3 volumes, 640,000",

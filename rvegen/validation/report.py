@@ -8,10 +8,13 @@ scalars by their absolute difference); the headline figures are those of the pha
 interest (the minority phase unless the spec names one).
 
 Beside the 3D figures the report puts the **2D ceiling**: the model's own 2D samples
-(without planes) scored against real 2D crops. If they are far off, no sampler can fix
-the 3D; if they are close and the 3D is not, the multi-plane coupling is what loses. And
-the **data limit**: every training patch scored against the same crops; where the
-reference is a held-out part unlike the training data, no model of that data gets closer.
+(without planes) scored against the real 2D sections (the curves of every section, each
+pair counted once, since rvegen 0.3.7: a draw of random crops of a small block varied by
+as much as the errors; size-dependent scalars against crops). If they are far off, no
+sampler can fix the 3D; if they are close and the 3D is not, the multi-plane coupling is
+what loses. And the **data limit**: every training patch scored against the same
+reference; where the reference is a held-out part unlike the training data, no model of
+that data gets closer.
 
 Single volumes and the real calibration samples of the gate are both scored against the
 whole reference data (the ensemble headline's target); so is the 3D floor, made of
@@ -82,8 +85,8 @@ class Report:
         whether the ensemble's error is no worse than the worst real ensemble's: a bias
         that every volume shares passes the gate of single volumes but not this.
     ceiling_2d
-        The model's own 2D samples against real 2D crops (None if not sampled); with
-        ``training_patches``, every training patch against the same crops (the data
+        The model's own 2D samples against the real 2D sections (None if not sampled);
+        with ``training_patches``, every training patch against the same (the data
         limit: what a perfect 2D model of the training data would score).
     """
 
@@ -305,6 +308,9 @@ class _Setup:
     poi: int
     three_d: bool
     rng: np.random.Generator
+    #: the 2D ceiling's real crops: a stream of their own, so that they do not move with
+    #: the number of floor ensembles drawn before them
+    ceiling_rng: np.random.Generator
 
     def describe_real(self, samples: list[np.ndarray]) -> list[Descriptors]:
         # real samples: whole sub-volumes in 3D; sets of crops along axis 0 per plane in 2D
@@ -373,7 +379,7 @@ def _setup(volumes: list[Volume], dataset: Dataset, cfg: ValidateSpec, seed: int
         {name: plugins.get("metric", name, "validate.metrics") for name in cfg.metrics},
         {k: dict(v) for k, v in cfg.metric_options.items()},
         list(range(dataset.phases)), phase_of_interest(cfg, fractions),
-        dataset.kind == "stack", np.random.default_rng(seed))
+        dataset.kind == "stack", np.random.default_rng(seed), np.random.default_rng([seed, 1]))
 
 
 def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _Real:
@@ -568,21 +574,51 @@ def _isotropy(st: _Setup, real: _Real, results: list[dict[str, Any]],
     return out
 
 
+def _whole_sections(st: _Setup, dataset: Dataset, axes: list[int], crops: Descriptors
+                    ) -> Descriptors:
+    """The 2D curves of every real section that the 2D crops are cut from (images; a
+    stack's slices normal to ``axes``), every pair counted, each section weighted as the
+    crops weight it (one in as many as there are sections): the crops' expectation
+    without their draw. Random crops of a small block vary between draws by as much as
+    the 2D ceiling's errors (NMC: 1.2 points of S2), so they are not its reference. The
+    size-dependent scalars stay the crops'.
+    """
+    src, _ = reference_source(dataset, st.size)
+    if dataset.kind != "stack":
+        axes = [0]  # the images themselves
+    stacks = [np.moveaxis(src, a, 0) for a in axes
+              if min(n for j, n in enumerate(src.shape) if j != a) >= st.size]
+    curves = {n: m for n, m in st.metrics.items() if m.kind == "curve"}
+    parts, weights = [], []
+    for stack in stacks:
+        for slab in _slabs(stack, 1):
+            parts.append(describe(np.ascontiguousarray(slab), st.phases, curves, st.max_r, 0,
+                                  st.options))
+            weights.append(len(slab))
+    w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    values = {p: {**crops.values[p],
+                  **{n: sum(wi * d.values[p][n] for wi, d in zip(w, parts)) for n in curves}}
+              for p in st.phases}
+    return Descriptors(values, {p: float(sum(wi * d.vf[p] for wi, d in zip(w, parts)))
+                                for p in st.phases})
+
+
 def _ceiling(st: _Setup, dataset: Dataset, cfg: ValidateSpec, images_2d: np.ndarray | None,
              volumes: list[Volume]) -> dict[str, Any] | None:
-    """The model's own 2D samples against real 2D crops (stacks: also the volumes' slices)."""
+    """The model's own 2D samples against the real 2D sections (stacks: also the volumes'
+    slices); curves against every section (:func:`_whole_sections`), scalars against crops."""
     if images_2d is None or len(images_2d) < st.size:
         return None
     size = st.size
     sets = [images_2d[i : i + size] for i in range(0, len(images_2d) - size + 1, size)]
-    ref2d = real_image_sets(dataset, size, cfg.reference_samples, st.rng,
-                            list(dataset.meta.get("slice_axes", [0, 1, 2])))
+    axes = list(dataset.meta.get("slice_axes", [0, 1, 2]))
+    ref2d = real_image_sets(dataset, size, cfg.reference_samples, st.ceiling_rng, axes)
 
     def described(samples: list[np.ndarray]) -> Descriptors:
         return mean_descriptors([describe(s, st.phases, st.metrics, st.max_r, 0, st.options)
                                  for s in samples])
 
-    ref2d_desc = described(ref2d)
+    ref2d_desc = _whole_sections(st, dataset, axes, described(ref2d))
     out = {"images": int(len(images_2d)), "sets": len(sets),
            "ensemble": {"errors": by_phase(st.errors(ref2d_desc, described(sets)))},
            "morphology": {str(p): _mean_nested([_plane_shape(s, p, 0) for s in sets])
