@@ -462,6 +462,27 @@ def _slabs(src: np.ndarray, min_depth: int) -> list[np.ndarray]:
     return [src[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
+def _weighted_mean(items: list[Any], weights: list[float]) -> Any:
+    """The weighted mean of arrays, or of (nested) dicts of them key by key."""
+    first = items[0]
+    if isinstance(first, dict):
+        return {k: _weighted_mean([d[k] for d in items], weights) for k in first}
+    w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    return sum(wi * np.asarray(v, dtype=np.float64) for wi, v in zip(w, items))
+
+
+def _pooled_curves(st: _Setup, pieces: list[np.ndarray], weights: list[float],
+                   plane_axis: int | None, crops: Descriptors) -> Descriptors:
+    """The curves and fractions of ``pieces`` of the real data, pooled with ``weights``
+    (every pair within a piece counted); the size-dependent scalars stay ``crops``'."""
+    curves = {n: m for n, m in st.metrics.items() if m.kind == "curve"}
+    described = [describe(s, st.phases, curves, st.max_r, plane_axis, st.options)
+                 for s in pieces]
+    values = _weighted_mean([d.values for d in described], weights)
+    vf = {p: float(v) for p, v in _weighted_mean([d.vf for d in described], weights).items()}
+    return Descriptors({p: {**crops.values[p], **values[p]} for p in st.phases}, vf)
+
+
 def _whole_reference(st: _Setup, src: np.ndarray, crops: Descriptors, plane_images: bool
                      ) -> tuple[Descriptors, dict[str, dict[str, np.ndarray]]]:
     """The curves (and fractions) of the whole reference data, and its per-axis curves of
@@ -474,28 +495,15 @@ def _whole_reference(st: _Setup, src: np.ndarray, crops: Descriptors, plane_imag
     segment counts (slab by slab for large data, slabs weighted by their voxels).
     Size-dependent scalars (Euler density, largest cluster) keep the crops' values.
     """
-    curves = {n: m for n, m in st.metrics.items() if m.kind == "curve"}
     slabs = _slabs(src, st.max_r + 1 if st.three_d else 1)
-    weights = np.array([s.size for s in slabs], dtype=np.float64)
-    weights /= weights.sum()
-
-    def weighted(items: list[Any]) -> Any:
-        first = items[0]
-        if isinstance(first, dict):
-            return {k: weighted([d[k] for d in items]) for k in first}
-        return sum(w * np.asarray(v, dtype=np.float64) for w, v in zip(weights, items))
-
-    described = [describe(s, st.phases, curves, st.max_r, None if st.three_d else 0,
-                          st.options) for s in slabs]
-    values = weighted([d.values for d in described])
-    vf = {p: float(v) for p, v in weighted([d.vf for d in described]).items()}
-    whole = Descriptors({p: {**crops.values[p], **values[p]} for p in st.phases}, vf)
+    weights = [s.size for s in slabs]
+    whole = _pooled_curves(st, slabs, weights, None if st.three_d else 0, crops)
     if st.three_d:
-        axis = weighted([_per_axis(s, st.poi, st.max_r) for s in slabs])
+        axis = _weighted_mean([_per_axis(s, st.poi, st.max_r) for s in slabs], weights)
     elif plane_images:  # each image holds two axes: a (3, 1, h, w) "sample" of one crop each
         axis = _per_axis_planes(src[:, None], st.poi, st.max_r)
     else:  # independent images: the in-plane mean along every axis, as axis_mean does
-        c = weighted([_per_axis(s, st.poi, st.max_r) for s in slabs])
+        c = _weighted_mean([_per_axis(s, st.poi, st.max_r) for s in slabs], weights)
         axis = {a: {m: (c["y"][m] + c["x"][m]) / 2 for m in CURVE_AXES} for a in AXES}
     return whole, axis
 
@@ -588,19 +596,8 @@ def _whole_sections(st: _Setup, dataset: Dataset, axes: list[int], crops: Descri
         axes = [0]  # the images themselves
     stacks = [np.moveaxis(src, a, 0) for a in axes
               if min(n for j, n in enumerate(src.shape) if j != a) >= st.size]
-    curves = {n: m for n, m in st.metrics.items() if m.kind == "curve"}
-    parts, weights = [], []
-    for stack in stacks:
-        for slab in _slabs(stack, 1):
-            parts.append(describe(np.ascontiguousarray(slab), st.phases, curves, st.max_r, 0,
-                                  st.options))
-            weights.append(len(slab))
-    w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
-    values = {p: {**crops.values[p],
-                  **{n: sum(wi * d.values[p][n] for wi, d in zip(w, parts)) for n in curves}}
-              for p in st.phases}
-    return Descriptors(values, {p: float(sum(wi * d.vf[p] for wi, d in zip(w, parts)))
-                                for p in st.phases})
+    slabs = [np.ascontiguousarray(slab) for stack in stacks for slab in _slabs(stack, 1)]
+    return _pooled_curves(st, slabs, [len(s) for s in slabs], 0, crops)
 
 
 def _ceiling(st: _Setup, dataset: Dataset, cfg: ValidateSpec, images_2d: np.ndarray | None,
