@@ -1,3 +1,3 @@
 """rvegen's version, in a module of its own so that any module can read it."""
 
-__version__ = "0.3.7"
+__version__ = "0.3.8"

@@ -204,9 +204,15 @@ class AutoTrials:
         from .validation.report import self_headline, stack_score
 
         trial = cfg.model_copy(update={**fields, "count": AUTO_TRIALS})
-        volumes = list(iter_volumes(self.model, trial, list(range(AUTO_TRIALS)),
-                                    self.fractions, self.trial_seed, None, self.plugins,
-                                    self.progress))
+        label = ", ".join(f"{k} {v}" for k, v in fields.items())
+        volumes = []
+        # an outer count of its own: a log would otherwise show nothing for minutes
+        with progress_bar(AUTO_TRIALS, f"auto trial ({label})", "vol", self.progress) as bar:
+            for volume in iter_volumes(self.model, trial, list(range(AUTO_TRIALS)),
+                                       self.fractions, self.trial_seed, None, self.plugins,
+                                       self.progress):
+                volumes.append(volume)
+                bar.update(1)
         if self.stack is not None:
             return stack_score(volumes, self.stack, self.plugins)["sum"]
         head = self_headline(volumes, self.images, self.model.phases, self.plugins)

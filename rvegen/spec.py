@@ -443,8 +443,17 @@ class ValidateSpec(_Section):
         description="Ensembles of fresh real samples (as many as volumes) behind the floor: "
         "the median of their errors, the range of their mean scalars, and the worst of "
         "their errors, against which the ensemble is judged (a generator indistinguishable "
-        "from the data is beyond the worst of 20 on a criterion about once in 21 runs; "
-        "5 before rvegen 0.3.7).",
+        "from the data is beyond the worst of 20 on a given criterion about once in 21 "
+        "runs, and, taking every criterion at once, outside their spread once in 21 at "
+        "most; 5 before rvegen 0.3.7).",
+    )
+    ensemble_gate: bool = Field(
+        False,
+        description="Also refuse every volume when the ensemble as a whole is outside the "
+        "spread of the real ensembles behind the floor, taking every criterion of the phase "
+        "of interest at once (a bias every volume shares, which the gate of single volumes "
+        "cannot see; an ensemble like the data is refused once in floor_draws + 1 runs at "
+        "most). Off: that verdict is reported, not acted on.",
     )
     max_r: Optional[int] = Field(
         None, ge=1, description="Largest lag r (voxels) in the curves; default n/2."
@@ -647,6 +656,7 @@ NEUTRAL_FIELDS: dict[str, dict[str, Any]] = {
     "model": {"encoding": "one_hot"},
     "generate": {"plane_block": 1, "pool_repeats": True, "close_boundaries": False,
                  "grain_density": None},
+    "validate": {"ensemble_gate": False},
 }
 
 

@@ -91,19 +91,66 @@ def test_a_bias_every_volume_shares_is_outside_the_real_ensembles_spread(grains)
         report = rvegen.validate(real, ds, cfg, seed=1)
         p = str(report.phase_of_interest)
         within.append(report.ensemble["within_real_spread"][p]["s2"]
-                      and report.ensemble["within_real_spread"][p]["lineal_path"])
+                      and report.ensemble["within_real_spread"][p]["lineal_path"]
+                      and report.ensemble["real_spread"][p]["within"])
         worst = report.real_ensemble["errors_worst"][p]
         assert worst["s2"] >= report.real_ensemble["errors_whole"][p]["s2"]  # max >= median
     assert sum(within) >= 4
-    # the same volumes with every boundary one voxel thicker along x: each volume is a
-    # plausible structure, the ensemble is biased beyond any real ensemble
-    thick = [Volume(v.name, v.labels | np.roll(v.labels, 1, axis=2)) for v in real]
+    # the same volumes with a fifth of the voxels beside a boundary (along x) joined to it:
+    # most volumes pass the gate of single volumes, the ensemble is biased beyond any real
+    # ensemble
+    joins = np.random.default_rng(7)
+    thick = [Volume(v.name, np.where(joins.random(v.labels.shape) < 0.2,
+                                     v.labels | np.roll(v.labels, 1, axis=2), v.labels))
+             for v in real]
     biased = rvegen.validate(thick, ds, cfg, seed=1)
     outside = biased.outside_real_spread()
     assert {"s2", "volume_fraction"} <= set(outside)
     error, worst_real = outside["s2"]
     assert error > worst_real == biased.real_ensemble["errors_worst"][p]["s2"]
     assert not biased.ensemble["within_real_spread"][p]["s2"]
+    standing = biased.ensemble["real_spread"][p]
+    assert not standing["within"] and standing["as_far_off"] == 0
+    assert standing["score"] > standing["real_score_max"]
+    # the single-volume gate passes most of them; the ensemble gate, asked for, none
+    assert biased.accepted >= len(thick) // 2
+    gated = rvegen.validate(thick, ds, {**cfg, "ensemble_gate": True}, seed=1)
+    assert gated.accepted == 0 and not gated.all_passed
+    assert all("validate.ensemble_gate" in v["reasons"][-1] for v in gated.volumes)
+    # and leaves an ensemble within the spread as the gate of single volumes judged it
+    kept = rvegen.validate(real, ds, {**cfg, "ensemble_gate": True}, seed=1)
+    assert kept.ensemble["real_spread"][p]["within"] and kept.accepted == report.accepted
+
+
+def test_an_ensemble_like_the_real_ones_is_outside_once_in_n_plus_1_whatever_the_criteria():
+    """Exchangeable ensembles, 6 criteria of unlike scales and tails, 20 real ones: one
+    test per criterion says 'outside' on some criterion about 6 / 21 of the time; taken
+    together, at most 1 / 21. A shift on one criterion alone is still seen."""
+    rng = np.random.default_rng(3)
+    spreads = {"s2": 1.0, "lineal_path": 3.0, "euler_density": 0.1,
+               "largest_cluster": 0.002, "volume_fraction": 0.01, "other": 50.0}
+
+    def ensemble(shift: float = 0.0) -> dict[str, float]:
+        errors = {k: float(abs(rng.standard_t(3)) * s) for k, s in spreads.items()}
+        errors["lineal_path"] += shift
+        return errors
+
+    trials, any_single, together = 2000, 0, 0
+    for _ in range(trials):
+        real = [ensemble() for _ in range(20)]
+        generated = ensemble()
+        any_single += any(generated[k] > max(r[k] for r in real) for k in spreads)
+        together += not gates.rank_among_real(generated, real)["within"]
+    assert any_single / trials > 0.2
+    assert together / trials < 1 / 21 + 0.012
+    real = [ensemble() for _ in range(20)]
+    shifted = gates.rank_among_real(ensemble(shift=60.0), real)
+    assert not shifted["within"] and shifted["criterion"] == "lineal_path"
+    # a resolution keeps a difference no one could see from deciding
+    typical = {k: float(np.median([r[k] for r in real])) for k in spreads}
+    tiny = {**typical, "largest_cluster": 0.2}
+    assert not gates.rank_among_real(tiny, real)["within"]
+    assert gates.rank_among_real(tiny, real, {"largest_cluster": 0.5})["within"]
 
 
 def test_calibrate_threshold_follows_the_quantile():

@@ -15,7 +15,7 @@ from rvegen.cli import app
 from rvegen.errors import SpecError
 from rvegen.pipeline import build
 from rvegen.spec import load_spec
-from rvegen.validation.report import report_outside_real_spread
+from rvegen.validation.report import report_outside_real_spread, report_real_spread
 
 
 @pytest.fixture
@@ -58,6 +58,11 @@ def test_build_writes_every_output(built):
     # each criterion of the ensemble against the worst real ensemble of as many samples
     assert set(report["ensemble"]["within_real_spread"]["1"]) == names
     assert set(report["real_ensemble"]["errors_worst"]["1"]) == names
+    # and with every criterion at once, among each of those real ensembles
+    assert len(report["real_ensemble"]["errors_draws"]) == report["real_ensemble"]["draws"]
+    standing = report["ensemble"]["real_spread"]["1"]
+    assert standing["real"] == report["real_ensemble"]["draws"]
+    assert standing["within"] == (standing["as_far_off"] > 0)
     assert set(report["ceiling_2d"]["ensemble"]["errors"]["1"]) == names
     # the data limit: the training patches scored as the model's samples are
     assert set(report["ceiling_2d"]["training_patches"]["errors"]["1"]) == names
@@ -85,7 +90,7 @@ def test_rerun_skips_up_to_date_stages(built, write_spec, capfd):
     report = json.loads((run / "report.json").read_text())
     outside = report_outside_real_spread(report)
     assert "ensemble of 2, phase 1: " in result.output
-    assert ("outside the spread" in result.output) == bool(outside)
+    assert ("outside the spread" in result.output) == (not report_real_spread(report)["within"])
     assert all(f"{name} " in result.output for name in outside)
     # one more volume: training is skipped, finished volumes are kept, only one is sampled
     with h5py.File(run / "volumes.h5") as f:
@@ -256,7 +261,10 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
 
     path = write_spec({"generate": {"count": 2, "steps": 6, "pool_sigma": "auto",
                                     "harmonizing_steps": "auto"}})
-    build(load_spec(path), progress=False)
+    result = CliRunner().invoke(app, ["build", str(path)])  # progress on, not a TTY
+    # minutes of trial volumes show in a log, one count per candidate
+    assert "auto trial (pool_sigma 1.0" in result.stderr and "8/8 vol (100 %)" in result.stderr
+    assert "auto trial (harmonizing_steps 8" in result.stderr
     vols, root = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
     pool = json.loads(root["pool_sigma_auto"])
     assert set(pool["scores"]) == {str(s) for s in AUTO_POOL_SIGMAS}

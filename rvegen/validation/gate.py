@@ -12,6 +12,9 @@ A criterion's IQR is not let below its metric's resolution (``Metric.resolution`
 every real sample is alike the IQR is ~0 and invisible differences would reject volumes.
 
 Absolute mode: fixed thresholds from the spec on the phase of interest.
+
+:func:`rank_among_real` judges a whole ensemble the same way, among ensembles of as
+many real samples: a bias every volume shares passes the gate of single volumes.
 """
 
 from __future__ import annotations
@@ -102,3 +105,54 @@ def calibrate(real_errors: list[dict[str, float]], quantile: float,
 def absolute(thresholds: dict[str, float]) -> Gate:
     """A gate of fixed thresholds by criterion."""
     return Gate("absolute", 1.0, dict(thresholds))
+
+
+def rank_among_real(generated: dict[str, float], real: list[dict[str, float]],
+                    resolutions: dict[str, float] | None = None) -> dict[str, object]:
+    """Where an ensemble stands among ensembles of as many real samples, over all its
+    criteria at once.
+
+    Each criterion's errors, the generated ensemble's and the real ones' together, are
+    standardised as the gate standardises single samples (minus their median, over their
+    interquartile range, not below the metric's resolution); an ensemble's score is its
+    worst criterion's. The generated ensemble is outside the real spread when its score
+    is above every real ensemble's. Standardising by all N + 1 together keeps an ensemble
+    that is like the data one of N + 1 exchangeable ones, so it is outside one time in
+    N + 1 at most, however many criteria there are (one test per criterion says "outside"
+    on some criterion far more often).
+
+    Parameters
+    ----------
+    generated
+        The generated ensemble's error per criterion (``"<metric>"`` or
+        ``"<metric>/<phase>"``).
+    real
+        The same errors of each real ensemble.
+    resolutions
+        Smallest difference worth seeing per metric name (as in :func:`calibrate`).
+
+    Returns
+    -------
+    dict
+        ``within`` (bool), ``score`` and ``criterion`` (the generated ensemble's worst),
+        ``as_far_off`` (how many real ensembles score at least as high) of ``real``
+        (their number), ``real_score_max``.
+    """
+    keys = [k for k in generated if np.isfinite(generated[k])
+            and all(np.isfinite(e.get(k, np.nan)) for e in real)]
+    if not keys or not real:
+        return {"within": True, "score": 0.0, "criterion": None, "as_far_off": len(real),
+                "real": len(real), "real_score_max": 0.0}
+    floors = {k: (resolutions or {}).get(k.split("/")[0], 0.0) for k in keys}
+    table = {k: np.array([generated[k]] + [e[k] for e in real], dtype=np.float64)
+             for k in keys}
+    rows = []
+    for k in keys:
+        median, iqr = scale(table[k], floors[k])
+        rows.append((table[k] - median) / iqr)
+    standard = np.array(rows)  # (criteria, N + 1): the generated ensemble first
+    scores = standard.max(axis=0)
+    far = int(np.sum(scores[1:] >= scores[0]))
+    return {"within": far > 0, "score": float(scores[0]),
+            "criterion": keys[int(np.argmax(standard[:, 0]))], "as_far_off": far,
+            "real": len(real), "real_score_max": float(scores[1:].max())}

@@ -84,6 +84,10 @@ class Report:
         the whole data). ``ensemble["within_real_spread"]`` says per phase and criterion
         whether the ensemble's error is no worse than the worst real ensemble's: a bias
         that every volume shares passes the gate of single volumes but not this.
+        ``ensemble["real_spread"]`` judges every criterion of a phase at once among the
+        real ensembles (``real_ensemble["errors_draws"]``; :func:`gate.rank_among_real`),
+        outside one time in ``floor_draws`` + 1 at most for an ensemble like the data;
+        with ``validate.ensemble_gate`` an ensemble outside it has every volume refused.
     ceiling_2d
         The model's own 2D samples against the real 2D sections (None if not sampled);
         with ``training_patches``, every training patch against the same (the data
@@ -151,6 +155,12 @@ def report_outside_real_spread(report: dict[str, Any]) -> dict[str, tuple[float,
     errors, worst = report["ensemble"]["errors"][p], report["real_ensemble"].get(
         "errors_worst", {}).get(p, {})
     return {k: (errors[k], worst[k]) for k, ok in within.items() if not ok}
+
+
+def report_real_spread(report: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the phase of interest's ensemble stands among the real ensembles on all its
+    criteria at once (``ensemble.real_spread``; None for a report of rvegen < 0.3.8)."""
+    return report["ensemble"].get("real_spread", {}).get(str(report["phase_of_interest"]))
 
 
 def _json_default(obj: Any) -> Any:
@@ -358,6 +368,8 @@ class _Real:
     plane_reference: dict[str, Descriptors] | None = None
     #: the worst of the floor's ensembles against ``whole``: the edge of the real spread
     worst_whole: dict[str, float] = field(default_factory=dict)
+    #: each of the floor's ensembles against ``whole``
+    draws_whole: list[dict[str, float]] = field(default_factory=list)
 
     def plane_reference_of(self, plane: str) -> Descriptors:
         """The reference of one plane's slices."""
@@ -445,7 +457,8 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
     floor_whole = {k: float(np.median([e[k] for e in draw_whole])) for k in draw_whole[0]}
     worst_whole = {k: float(np.max([e[k] for e in draw_whole])) for k in draw_whole[0]}
     return _Real(reals, where, real_desc, reference, calib, calib_errors, floor, floor_range,
-                 axis_ref, axis_floor, whole, floor_whole, axis_whole, plane_ref, worst_whole)
+                 axis_ref, axis_floor, whole, floor_whole, axis_whole, plane_ref, worst_whole,
+                 draw_whole)
 
 
 #: most voxels described at once when the whole reference is (FFTs of its slabs)
@@ -515,6 +528,20 @@ def _gate(cfg: ValidateSpec, real: _Real, st: _Setup) -> gates.Gate:
     t, poi = cfg.thresholds, st.poi
     return gates.absolute({f"s2/{poi}": t.s2, f"lineal_path/{poi}": t.lineal_path,
                            f"volume_fraction/{poi}": t.volume_fraction})
+
+
+def _rank_by_phase(st: _Setup, ensemble_errors: dict[str, float],
+                   draws: list[dict[str, float]]) -> dict[str, dict[str, Any]]:
+    """Per phase, where the ensemble stands among the real ensembles on all its criteria
+    at once (:func:`rvegen.validation.gate.rank_among_real`)."""
+    resolutions = {name: m.resolution for name, m in st.metrics.items()}
+    out = {}
+    for p in st.phases:
+        names = {k: k.rsplit("/", 1)[0] for k in ensemble_errors if k.endswith(f"/{p}")}
+        out[str(p)] = gates.rank_among_real({n: ensemble_errors[k] for k, n in names.items()},
+                                            [{n: d[k] for k, n in names.items()} for d in draws],
+                                            resolutions)
+    return out
 
 
 def _axis_curve_errors(ref: dict[str, dict[str, np.ndarray]],
@@ -708,9 +735,18 @@ def validate(
                                                     cfg.quantile))}
         for k in real.calibration_errors[0]
     }
-    n_ok = sum(r["accepted"] for r in results)
     size = st.size
     ensemble_errors = st.errors(real.whole, ensemble)
+    standing = _rank_by_phase(st, ensemble_errors, real.draws_whole)
+    poi_standing = standing[str(st.poi)]
+    if cfg.ensemble_gate and not poi_standing["within"]:
+        # a bias every volume shares: no volume of this ensemble stands for the material
+        for r in results:
+            r["accepted"] = False
+            r["reasons"].append(
+                f"ensemble outside the spread of {poi_standing['real']} real ensembles of "
+                f"as many samples (worst: {poi_standing['criterion']}; validate.ensemble_gate)")
+    n_ok = sum(r["accepted"] for r in results)
     return Report(
         rvegen_version=__version__,
         comparison="3d" if st.three_d else (
@@ -737,6 +773,9 @@ def validate(
                   # every volume shares passes a gate of single volumes, not this
                   "within_real_spread": by_phase({k: bool(e <= real.worst_whole[k])
                                                   for k, e in ensemble_errors.items()}),
+                  # all criteria of a phase at once: outside about once in floor_draws + 1
+                  # for an ensemble like the data, however many criteria
+                  "real_spread": standing,
                   "errors_crops": by_phase(st.errors(real.reference, ensemble)),
                   "scalars": {str(p): {n: float(ensemble.values[p][n]) for n in scalars}
                               for p in phases}},
@@ -744,6 +783,7 @@ def validate(
                        "errors": by_phase(real.floor),
                        "errors_whole": by_phase(real.floor_whole),
                        "errors_worst": by_phase(real.worst_whole),
+                       "errors_draws": [by_phase(e) for e in real.draws_whole],
                        "scalar_range": real.floor_range},
         ceiling_2d=_ceiling(st, dataset, cfg, images_2d, volumes),
         per_axis=_isotropy(st, real, results, axis_curves),
