@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ from .diffusion.planes import plane_networks
 from .errors import SpecError
 from .plugins import GenerationContext, Registry, registry as default_registry
 from .progress import progress_bar
-from .spec import AUTO_HARMONIZING, AUTO_POOL_SIGMAS, AUTO_TRIALS, GenerateSpec
+from .spec import AUTO_HARMONIZING, AUTO_METHODS, AUTO_POOL_SIGMAS, AUTO_TRIALS, GenerateSpec
 from .volumes import Volume, append_volume, finished, read_images, volume_name, write_images
 
 IMAGES_SEED = 1  # second entropy word of the 2D-ceiling images' seed
@@ -53,7 +53,7 @@ def sampler_settings(
     guidance = known if cfg.fraction_guidance is None else cfg.fraction_guidance
     if guidance and not known:
         raise SpecError("generate.fraction_guidance: needs the data's phase fractions")
-    for field in ("pool_sigma", "harmonizing_steps"):
+    for field in ("pool_sigma", "harmonizing_steps", "method"):
         if getattr(cfg, field) == "auto":
             raise SpecError(f"generate.{field}: 'auto' is chosen before sampling "
                             "(rvegen.generate.resolve_auto)")
@@ -266,32 +266,61 @@ def choose_harmonizing(
     return best, scores
 
 
+def choose_method(
+    trials: AutoTrials, cfg: GenerateSpec, known: float | None = None,
+) -> tuple[str, dict[str, float]]:
+    """The candidate of ``method: auto`` (``AUTO_METHODS``) whose trial volumes score
+    best at cfg's (numeric) pooling and n_h. ``known``: the DDPM step's score, already
+    measured on the same trials.
+
+    Returns
+    -------
+    (str, dict)
+        The chosen candidate and the score of every candidate ("ddpm": score, ...).
+    """
+    scores = {} if known is None else {"ddpm": known}
+    for name, fields in AUTO_METHODS.items():
+        if name not in scores:
+            scores[name] = trials.score(cfg, **fields)
+    return min(AUTO_METHODS, key=lambda n: scores[n]), scores
+
+
 def resolve_auto(
     model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
     plugins: Registry | None = None, progress: bool = False, stack: Dataset | None = None,
 ) -> tuple[GenerateSpec, dict[str, dict[str, Any]]]:
     """``cfg`` with its ``auto`` settings chosen (pool_sigma first, then n_h at that
-    width, on the same trials), and what was chosen from which scores, by field.
-    ``stack``: 3D training data to score against (:func:`auto_stack`), else the self
-    score."""
+    width, then the reverse step, on the same trials), and what was chosen from which
+    scores, by field. ``stack``: 3D training data to score against (:func:`auto_stack`),
+    else the self score."""
     pool_auto, nh_auto = cfg.pool_sigma == "auto", cfg.harmonizing_steps == "auto"
-    if not (pool_auto or nh_auto):
+    method_auto = cfg.method == "auto"
+    if not (pool_auto or nh_auto or method_auto):
         return cfg, {}
     trials = AutoTrials(model, cfg, fractions, seed, plugins, progress, stack)
     record: dict[str, dict[str, Any]] = {}
-    known = None
+    last: float | None = None  # the score of the settings chosen so far
+    if method_auto:  # pooling and n_h are chosen with the DDPM step, the first candidate
+        cfg = cfg.model_copy(update=AUTO_METHODS["ddpm"])
     if pool_auto:
         sigma, scores = choose_pool_sigma(model, cfg, fractions, seed, plugins, progress, trials)
         record["pool_sigma"] = {"chosen": sigma, "scores": scores, "score": trials.name}
         cfg = cfg.model_copy(update={"pool_sigma": sigma})
-        known = {"1": scores[str(sigma)]}  # n_h 1 at the chosen width: already measured
+        last = scores[str(sigma)]
     if nh_auto:
+        # n_h 1 at the chosen width: already measured
+        known = None if last is None else {"1": last}
         name, scores = choose_harmonizing(model, cfg, fractions, seed, plugins, progress,
                                           trials, known)
         record["harmonizing_steps"] = {"chosen": name, "scores": scores, "score": trials.name}
         cfg = cfg.model_copy(update=AUTO_HARMONIZING[name])
         if pool_auto:  # "5 unpooled" sets the width to 0 whatever was chosen before it
             record["pool_sigma"]["used"] = cfg.pool_sigma
+        last = scores[name]
+    if method_auto:
+        name, scores = choose_method(trials, cfg, last)
+        record["method"] = {"chosen": name, "scores": scores, "score": trials.name}
+        cfg = cfg.model_copy(update=AUTO_METHODS[name])
     return cfg, record
 
 
@@ -381,6 +410,8 @@ def sample_images(
     the reference-free score; needs ``fractions``). Returns (count, m, m) uint8 labels.
     """
     cfg = generate if isinstance(generate, GenerateSpec) else GenerateSpec(**(generate or {}))
+    if cfg.method == "auto":  # the choice concerns the 3D coupling; 2D samples: the DDPM step
+        cfg = cfg.model_copy(update=AUTO_METHODS["ddpm"])
     guidance = None
     if guided and fractions is not None:
         # 2D samples: no pooling, no harmonizing repeats (so 'auto' needs no choosing)
@@ -461,11 +492,14 @@ def generate(
     done = set() if fresh else finished(out_path, fingerprint)
     attrs = {"phases": model.phases, "size": size, **(root_attrs or {})}
     todo = [i for i in range(cfg.count) if volume_name(i) not in done]
+    asked = cfg  # the 2D ceiling below does not depend on what 'auto' chooses
     if todo:  # 'auto' is chosen from trial volumes of its own (deterministic per seed)
         cfg, chosen = resolve_auto(model, cfg, fractions, seed, plugins, progress, stack)
         for field, record in chosen.items():  # e.g. the root attribute "pool_sigma_auto"
             attrs[f"{field}_auto"] = json.dumps(record)
-    if mapper is None:
+    if not todo:  # every volume there (e.g. resumed in the 2D ceiling): nothing to sample
+        produced: Iterable[Volume] = []
+    elif mapper is None:
         produced = iter_volumes(model, cfg, todo, fractions, seed, None, plugins, progress)
     else:
         jobs = [{"model_path": str(model_path), "phases": phases, "image_size": image_size,
@@ -479,6 +513,6 @@ def generate(
     wanted = cfg.count * size
     if cfg.ceiling_2d and (fresh or "images_2d" not in done
                            or len(read_images(out_path)) != wanted):
-        images = sample_images(model, wanted, cfg, fractions, seed)
+        images = sample_images(model, wanted, asked, fractions, seed)
         write_images(out_path, images, fingerprint, attrs)
     return out_path

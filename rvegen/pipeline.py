@@ -42,10 +42,12 @@ from .atomic import write_text
 from .data.dataset import Dataset, file_sha256, load_dataset, save_dataset
 from .errors import InputError, RvegenError
 from .plugins import Registry, registry as default_registry
-from .spec import (AUTO_HARMONIZING, AUTO_POOL_SIGMAS, AUTO_RULE, AUTO_TRIALS, Spec,
-                   identity_fields, load_spec)
+from .spec import (AUTO_HARMONIZING, AUTO_METHODS, AUTO_POOL_SIGMAS, AUTO_RULE, AUTO_TRIALS,
+                   Spec, identity_fields, load_spec)
 
 STAGES = ("ingest", "train", "generate", "validate", "export", "homogenize")
+#: the generate fields that can be 'auto', in the order they are chosen
+AUTO_FIELDS = ("pool_sigma", "harmonizing_steps", "method")
 
 
 def log(message: str) -> None:
@@ -173,7 +175,8 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     # an 'auto' setting is what its rule decides, so the rule is part of the identity, and
     # so is what it scores against (rvegen.generate.auto_stack: a stack's training part
     # unless it is the validation reference or the model saw one slice of it)
-    rules = {"pool_sigma": list(AUTO_POOL_SIGMAS), "harmonizing_steps": list(AUTO_HARMONIZING)}
+    rules = dict(zip(AUTO_FIELDS, (list(AUTO_POOL_SIGMAS), list(AUTO_HARMONIZING),
+                                   list(AUTO_METHODS))))
     target = [reference_is_training(spec.validate_.reference, bool(spec.data.holdout)),
               spec.data.train_slice is not None]
     for field, candidates in rules.items():
@@ -325,12 +328,18 @@ def run_generate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, for
                  image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
                  fractions=ds.fractions, progress=progress, fresh=force, plugins=plugins,
                  mapper=mapper, stack=auto_stack(ds, spec.validate_.reference))
-    vols, _ = read_volumes(run.volumes)
+    vols, root = read_volumes(run.volumes)
     vols = [v for v in vols if v.name in _wanted(spec)]
     seconds = sum(float(v.attrs.get("seconds", 0.0)) for v in vols)
     evals = vols[0].attrs.get("evaluations", 0) if vols else 0
     log(f"generate: {len(vols)} volume(s) of {vols[0].labels.shape[0]}^3 in volumes.h5; "
         f"{evals:,} network evaluations and {seconds / max(len(vols), 1):.1f} s per volume")
+    records = {field: json.loads(root[f"{field}_auto"]) for field in AUTO_FIELDS
+               if f"{field}_auto" in root}
+    if records:
+        chosen = ", ".join(f"{field} {r['chosen']}" for field, r in records.items())
+        score = next(iter(records.values())).get("score", "self S2 + L")
+        log(f"generate: 'auto' chose {chosen} (by {score}; scores in volumes.h5)")
 
 
 def reference_dataset(spec: Spec, ds: Dataset) -> Dataset:
@@ -509,10 +518,13 @@ RUNNERS: dict[str, Callable[[Spec, RunDir, Registry, bool, bool], None]] = {
 
 # --- checks before any stage runs -------------------------------------------------------
 
-def preflight(spec: Spec, plugins: Registry, run: RunDir | None = None) -> None:
+def preflight(spec: Spec, plugins: Registry, run: RunDir | None = None,
+              stage: str | None = None) -> None:
     """Everything that can be checked before any stage runs, so that a mistake does not
     surface after an hour of training: every implementation and device the spec names,
-    and the memory and disk that its sizes need.
+    and the memory and disk that its sizes need. ``stage``: the one stage about to run
+    (None: the whole build); the external solver is looked for only when homogenization
+    is among them, so that e.g. ``rvegen ingest`` runs on a machine without CalculiX.
 
     Raises
     ------
@@ -536,7 +548,7 @@ def preflight(spec: Spec, plugins: Registry, run: RunDir | None = None) -> None:
         plugins.get("exporter", name, "export.formats")
     if spec.homogenize is not None:
         plugins.get("solver", spec.homogenize.solver, "homogenize.solver")
-        if spec.homogenize.solver == "calculix":
+        if spec.homogenize.solver == "calculix" and stage in (None, "homogenize"):
             from .homogenize.calculix import find_ccx
 
             find_ccx()  # ccx missing: say so now, not after training
@@ -636,7 +648,7 @@ def run_stage(spec: Spec, stage: str, force: bool = False, progress: bool = True
     """Run one stage unless it is up to date. Returns True when it ran."""
     plugins = plugins or default_registry()
     run = RunDir(run_dir or spec.run_path)
-    preflight(spec, plugins, run)
+    preflight(spec, plugins, run, stage)
     with locked(run):
         return _run_stage(spec, stage, run, plugins, force, progress)
 

@@ -283,6 +283,13 @@ AUTO_TRIALS = 8
 AUTO_HARMONIZING = {"1": {"harmonizing_steps": 1}, "5": HARMONIZED_SAMPLER,
                     "5 unpooled": {"harmonizing_steps": 5, "pool_sigma": 0.0},
                     "8": {**HARMONIZED_SAMPLER, "harmonizing_steps": 8}}
+#: what ``generate.method: auto`` chooses from, after pooling and n_h: the DDPM step or
+#: DDIM with less fresh noise per step; at eta < 1 the chords of the phase of interest
+#: shorten (spheres: 6.2, 5.9, 5.4 voxels at the DDPM step, eta 0.8, 0.5; the training
+#: stack's 6.0), another feature-size knob beside n_h (benchmarks/sampler/README.md,
+#: session 17)
+AUTO_METHODS = {"ddpm": {"method": "ddpm"}, "ddim 0.8": {"method": "ddim", "eta": 0.8},
+                "ddim 0.5": {"method": "ddim", "eta": 0.5}}
 #: version of these rules: part of the volumes' identity, so that volumes chosen by an
 #: older rule are sampled again (bump it whenever rvegen.generate.AutoTrials or the
 #: candidates change)
@@ -366,8 +373,11 @@ class GenerateSpec(_Section):
         description="Start from the mean that the data keeps at step T (the paper's betas "
         "leave a_T = 0.0064 > 0) instead of zero-mean noise.",
     )
-    method: Literal["ddpm", "ddim"] = Field(
-        "ddpm", description="Reverse step: DDPM posterior (the paper) or DDIM."
+    method: Literal["ddpm", "ddim", "auto"] = Field(
+        "ddpm",
+        description="Reverse step: DDPM posterior (the paper) or DDIM. 'auto': the DDPM "
+        "step, DDIM at eta 0.8 or at eta 0.5, whichever's 8 trial volumes score best by "
+        "the score of harmonizing_steps 'auto' (after pool_sigma and harmonizing_steps).",
     )
     eta: float = Field(1.0, ge=0, le=1, description="DDIM: 0 deterministic, 1 DDPM variance.")
     clip_x0: bool = Field(

@@ -197,3 +197,19 @@ def test_zip_bomb_is_refused_before_unpacking(workdir, monkeypatch):
     result = CliRunner().invoke(app, ["build", str(spec), "-q"])
     assert result.exit_code == 2
     assert "bomb.zip: member 'big.npy' unpacks to 16,777,344 bytes" in result.stderr
+
+
+def test_missing_solver_stops_a_build_but_not_the_stages_before_it(workdir, monkeypatch):
+    # CalculiX absent: `build` refuses before training, `ingest` alone still runs
+    monkeypatch.setenv("PATH", str(workdir))
+    materials = [{"youngs_modulus": 1.0, "poissons_ratio": 0.3}] * 2
+    spec = _write(workdir, _spec(workdir, export={"materials": materials},
+                                 homogenize={"max_volumes": 1}))
+    result = CliRunner().invoke(app, ["build", str(spec), "-q"])
+    assert result.exit_code == 2 and "homogenize.solver calculix" in result.stderr
+    assert not (workdir / "run" / "dataset.h5").exists()
+    result = CliRunner().invoke(app, ["ingest", str(spec), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (workdir / "run" / "dataset.h5").exists()
+    result = CliRunner().invoke(app, ["homogenize", str(spec), "-q"])
+    assert result.exit_code == 2 and "homogenize.solver calculix" in result.stderr

@@ -265,6 +265,7 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
     # minutes of trial volumes show in a log, one count per candidate
     assert "auto trial (pool_sigma 1.0" in result.stderr and "8/8 vol (100 %)" in result.stderr
     assert "auto trial (harmonizing_steps 8" in result.stderr
+    assert "generate: 'auto' chose pool_sigma " in result.stderr  # what it chose, in the log
     vols, root = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
     pool = json.loads(root["pool_sigma_auto"])
     assert set(pool["scores"]) == {str(s) for s in AUTO_POOL_SIGMAS}
@@ -281,9 +282,26 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
         assert settings["harmonizing_steps"] == fields["harmonizing_steps"]
         # n_h 5 pooled: the harmonized preset's pooling on the first pass only
         assert settings["pool_repeats"] == (n_h["chosen"] != "5")
+    # interrupted in the 2D ceiling, after the last volume: the rerun samples the 2D
+    # images only (no trials, no 'auto' left unresolved), and keeps the volumes
+    import h5py
+
+    from rvegen.volumes import IMAGES
+
+    with h5py.File(tmp_path / "run" / "volumes.h5", "a") as f:
+        del f[IMAGES]
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    del state["generate"]  # the stage is recorded when it ends
+    (tmp_path / "run" / "state.json").write_text(json.dumps(state))
+    result = CliRunner().invoke(app, ["generate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "auto trial" not in result.stderr
+    again, _ = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
+    assert all(np.array_equal(a.labels, b.labels) for a, b in zip(vols, again))
+    assert rvegen.volumes.read_images(tmp_path / "run" / "volumes.h5") is not None
     # 2D samples have neither pooling nor repeats: 'auto' needs no choosing there
     model = rvegen.load_model(tmp_path / "run" / "model" / "model.pt")
-    auto = {"steps": 3, "pool_sigma": "auto", "harmonizing_steps": "auto"}
+    auto = {"steps": 3, "pool_sigma": "auto", "harmonizing_steps": "auto", "method": "auto"}
     assert rvegen.sample_images(model, 2, auto, [0.86, 0.14], guided=True).shape[0] == 2
 
 
@@ -303,7 +321,8 @@ def test_auto_on_a_stack_scores_its_training_part_in_3d(write_spec, tmp_path):
     data = {"source": None, "synthetic": spheres, "patch_size": 16, "num_patches": 64,
             "holdout": 0.25}
     path = write_spec({"data": data, "generate": {"count": 1, "steps": 4,
-                                                  "harmonizing_steps": "auto"}})
+                                                  "harmonizing_steps": "auto",
+                                                  "method": "auto"}})
     ds = ingest(load_spec(path).data, tmp_path, 3)
     stack = auto_stack(ds)
     assert stack is not None and stack.holdout is None and ds.holdout is not None
@@ -323,10 +342,21 @@ def test_auto_on_a_stack_scores_its_training_part_in_3d(write_spec, tmp_path):
     assert noise["euler_density"] > 5 and noise["lineal_path"] > 2
 
     build(load_spec(path), progress=False)
-    _, root = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
+    vols, root = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
     record = json.loads(root["harmonizing_steps_auto"])
     assert record["score"] == "3D vs training stack, real spreads"
     assert record["scores"][record["chosen"]] == min(record["scores"].values())
+    # then the reverse step, at the chosen n_h, on the same trials (the DDPM step's score
+    # is the chosen n_h's)
+    from rvegen.spec import AUTO_METHODS
+
+    step = json.loads(root["method_auto"])
+    assert set(step["scores"]) == set(AUTO_METHODS)
+    assert step["scores"]["ddpm"] == record["scores"][record["chosen"]]
+    assert step["scores"][step["chosen"]] == min(step["scores"].values())
+    settings = vols[0].attrs["settings"]
+    assert settings["method"] == AUTO_METHODS[step["chosen"]]["method"]
+    assert settings["eta"] == AUTO_METHODS[step["chosen"]].get("eta", 1.0)
 
 
 def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatch):
@@ -338,9 +368,10 @@ def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatc
     run.model.parent.mkdir(parents=True)
     run.model.write_bytes(b"the identity hashes the checkpoint's bytes")
     specs = [load_spec(write_spec({"generate": g})) for g in (
-        {"pool_sigma": "auto"}, {"harmonizing_steps": "auto"}, {"pool_sigma": 1.5})]
+        {"pool_sigma": "auto"}, {"harmonizing_steps": "auto"}, {"pool_sigma": 1.5},
+        {"method": "auto"})]
     before = [pipeline.volumes_identity(spec, run) for spec in specs]
-    assert len(set(before)) == 3
+    assert len(set(before)) == 4
     # what 'auto' scores against depends on whether the validation reference is the
     # training data (rvegen.generate.auto_stack): not with a held-out part
     held_out = load_spec(write_spec({"generate": {"pool_sigma": "auto"},
@@ -352,7 +383,7 @@ def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatc
     assert pipeline.volumes_identity(training, run) == before[0]
     monkeypatch.setattr(pipeline, "AUTO_RULE", "a later rule")
     after = [pipeline.volumes_identity(spec, run) for spec in specs]
-    assert after[0] != before[0] and after[1] != before[1]
+    assert after[0] != before[0] and after[1] != before[1] and after[3] != before[3]
     assert after[2] == before[2]
 
 

@@ -113,6 +113,7 @@ def summarize(case: str, build: bool = True) -> dict[str, Any]:
         "generate": spec.generate.model_dump(exclude={"count", "device", "batch_slices"}),
         "pool_sigma_auto": _root_attr(run / "volumes.h5", "pool_sigma_auto"),
         "harmonizing_steps_auto": _root_attr(run / "volumes.h5", "harmonizing_steps_auto"),
+        "method_auto": _root_attr(run / "volumes.h5", "method_auto"),
         "threads": torch.get_num_threads(),
         "metric_options": spec.validate_.metric_options,
         # criteria of the phase of interest beyond the worst real ensemble (rvegen >= 0.3.7)
@@ -142,6 +143,16 @@ def _auto(record: str | None) -> str:
     scores = ", ".join(f"{k}: {v:.1f}" for k, v in a["scores"].items())
     used = f", used {a['used']:g}" if "used" in a and a["used"] != a["chosen"] else ""
     return f" (chose {a['chosen']}{used}; {a.get('score', 'self S2 + L')} {scores})"
+
+
+def _method(g: dict[str, Any], record: str | None) -> str:
+    """', step auto (chose ...)' or ', step ddim (eta 0.8)' where the reverse step is
+    chosen or not the default DDPM one; nothing otherwise."""
+    method = g.get("method", "ddpm")
+    if method == "ddpm":
+        return ""
+    return f", step {method}" + (f" (eta {g.get('eta', 1.0):g})" if method == "ddim" else
+                                 _auto(record))
 
 
 def _axes(r: dict[str, Any]) -> str:
@@ -280,7 +291,8 @@ def render(rows: dict[str, dict], old: dict[str, dict]) -> str:
                 f"{r['count']} volumes; sampler {g['preset']}: {g['steps']} of T steps, n_h "
                 f"{g['harmonizing_steps']}{_auto(r.get('harmonizing_steps_auto'))}, "
                 f"pool_sigma {g['pool_sigma']}"
-                f"{_auto(r.get('pool_sigma_auto'))}, plane order "
+                f"{_auto(r.get('pool_sigma_auto'))}"
+                f"{_method(g, r.get('method_auto'))}, plane order "
                 f"{g['plane_order']}"
                 f"{'; boundary networks closed' if g.get('close_boundaries') else ''}"
                 f"{_connectivity(r.get('metric_options', {}))}"

@@ -121,6 +121,21 @@ SETTINGS: dict[str, dict[str, Any]] = {
                                      "harmonize_across_planes": True},
     "rvegen s100 pool0 nh5 across": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 5,
                                      "harmonize_across_planes": True},
+    # session 17: where the spheres' inclusions merge (merging.py): DDIM steps, which add
+    # no fresh noise at eta 0, and the random plane order, without pooling
+    "rvegen s100 pool0 nh5 ddim0": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 5,
+                                    "method": "ddim", "eta": 0.0},
+    "rvegen s100 pool0 ddim0": {**RVEGEN, "pool_sigma": 0.0, "method": "ddim", "eta": 0.0},
+    **{f"rvegen s100 pool0 nh5 ddim{eta}": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 5,
+                                            "method": "ddim", "eta": eta} for eta in (0.5, 0.8, 1.0)},
+    # NMC's own choice (pooling 1 on each step's first pass, n_h 8) with DDIM steps
+    **{f"rvegen s100 nh8 pool1 pool-first ddim{eta}": {
+        **RVEGEN, "harmonizing_steps": 8, "pool_sigma": 1.0, "pool_repeats": False,
+        "method": "ddim", "eta": eta} for eta in (0.8, 1.0)},
+    **{f"rvegen s100 pool0 nh3 ddim{eta}": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 3,
+                                            "method": "ddim", "eta": eta} for eta in (0.0, 0.5)},
+    "rvegen s100 pool0 nh5 random order": {**RVEGEN, "pool_sigma": 0.0, "harmonizing_steps": 5,
+                                           "plane_order": "random"},
 }
 
 
