@@ -12,7 +12,8 @@ fraction in the largest piece, in 2D sections of the same size (face connectivit
 - ``slices``: the sections of the setting's cached volumes (``self_target.py``'s cache),
   along each axis;
 
-and the same in 3D for the volumes and the tiles (pieces per 1000 voxels). If the model's
+and the same in 3D for the volumes and the tiles (pieces per 1000 voxels; 'opened': the
+largest piece after a radius-1 opening, which cuts one-voxel necks). If the model's
 2D samples already hold fewer, larger pieces than the real sections, the merging is the
 model's; if they match and the volumes' sections do not, it is the coupling's. Nothing is
 chosen from this: it reads the training data only.
@@ -53,9 +54,13 @@ def sections(volumes: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(volumes, axis + 1, 1).reshape(-1, *volumes.shape[2:])
 
 
-def row(name: str, masks: np.ndarray) -> str:
+def row(name: str, masks: np.ndarray, opened: bool = False) -> str:
+    """One line; ``opened``: also the largest piece after a binary opening (radius 1, face
+    neighbours), which cuts necks one voxel thick."""
     n, size, largest = pieces(masks)
-    return f"{name:40s} {n:7.2f} {size:8.1f} {largest:8.3f}   ({len(masks)} images)"
+    after = (f" {pieces(np.stack([ndimage.binary_opening(m) for m in masks]))[2]:8.3f}"
+             if opened else "")
+    return f"{name:40s} {n:7.2f} {size:8.1f} {largest:8.3f}{after}   ({len(masks)} images)"
 
 
 def main() -> None:
@@ -83,10 +88,10 @@ def main() -> None:
         vols[setting] = labels == poi
         for axis, name in enumerate("zyx"):
             print(row(f"{setting}, normal to {name}", sections(vols[setting], axis)))
-    print(f"{'3D':40s} {'pieces':>7s} {'size vx':>8s} {'largest':>8s}")
-    print(row("real tiles", tiles))
+    print(f"{'3D':40s} {'pieces':>7s} {'size vx':>8s} {'largest':>8s} {'opened':>8s}")
+    print(row("real tiles", tiles, opened=True))
     for setting, masks in vols.items():
-        print(row(setting, masks))
+        print(row(setting, masks, opened=True))
 
 
 if __name__ == "__main__":
