@@ -26,7 +26,8 @@ from .diffusion.planes import plane_networks
 from .errors import SpecError
 from .plugins import GenerationContext, Registry, registry as default_registry
 from .progress import progress_bar
-from .spec import AUTO_HARMONIZING, AUTO_METHODS, AUTO_POOL_SIGMAS, AUTO_TRIALS, GenerateSpec
+from .spec import (AUTO_CANDIDATES, AUTO_HARMONIZING, AUTO_METHODS, AUTO_POOL_SIGMAS,
+                   AUTO_TRIALS, GenerateSpec)
 from .volumes import Volume, append_volume, finished, read_images, volume_name, write_images
 
 IMAGES_SEED = 1  # second entropy word of the 2D-ceiling images' seed
@@ -53,7 +54,7 @@ def sampler_settings(
     guidance = known if cfg.fraction_guidance is None else cfg.fraction_guidance
     if guidance and not known:
         raise SpecError("generate.fraction_guidance: needs the data's phase fractions")
-    for field in ("pool_sigma", "harmonizing_steps", "method"):
+    for field in AUTO_CANDIDATES:
         if getattr(cfg, field) == "auto":
             raise SpecError(f"generate.{field}: 'auto' is chosen before sampling "
                             "(rvegen.generate.resolve_auto)")
@@ -218,6 +219,16 @@ class AutoTrials:
         head = self_headline(volumes, self.images, self.model.phases, self.plugins)
         return float(head["s2"] + head["lineal_path"])
 
+    def best(self, cfg: GenerateSpec, candidates: dict[str, dict[str, Any]],
+             known: dict[str, float] | None = None) -> tuple[str, dict[str, float]]:
+        """The candidate (name -> fields changed in ``cfg``) that scores best, and every
+        candidate's score; ``known``: scores already measured on these trials."""
+        scores = dict(known or {})
+        for name, fields in candidates.items():
+            if name not in scores:
+                scores[name] = self.score(cfg, **fields)
+        return min(candidates, key=lambda n: scores[n]), scores
+
 
 def choose_pool_sigma(
     model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
@@ -258,12 +269,7 @@ def choose_harmonizing(
         The chosen candidate and the score of every candidate ("1": score, "5": ...).
     """
     trials = trials or AutoTrials(model, cfg, fractions, seed, plugins, progress, stack)
-    scores = dict(known or {})
-    for name, fields in AUTO_HARMONIZING.items():
-        if name not in scores:
-            scores[name] = trials.score(cfg, **fields)
-    best = min(AUTO_HARMONIZING, key=lambda n: scores[n])
-    return best, scores
+    return trials.best(cfg, AUTO_HARMONIZING, known)
 
 
 def choose_method(
@@ -278,11 +284,7 @@ def choose_method(
     (str, dict)
         The chosen candidate and the score of every candidate ("ddpm": score, ...).
     """
-    scores = {} if known is None else {"ddpm": known}
-    for name, fields in AUTO_METHODS.items():
-        if name not in scores:
-            scores[name] = trials.score(cfg, **fields)
-    return min(AUTO_METHODS, key=lambda n: scores[n]), scores
+    return trials.best(cfg, AUTO_METHODS, None if known is None else {"ddpm": known})
 
 
 def resolve_auto(

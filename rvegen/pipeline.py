@@ -42,12 +42,9 @@ from .atomic import write_text
 from .data.dataset import Dataset, file_sha256, load_dataset, save_dataset
 from .errors import InputError, RvegenError
 from .plugins import Registry, registry as default_registry
-from .spec import (AUTO_HARMONIZING, AUTO_METHODS, AUTO_POOL_SIGMAS, AUTO_RULE, AUTO_TRIALS,
-                   Spec, identity_fields, load_spec)
+from .spec import AUTO_CANDIDATES, AUTO_RULE, AUTO_TRIALS, Spec, identity_fields, load_spec
 
 STAGES = ("ingest", "train", "generate", "validate", "export", "homogenize")
-#: the generate fields that can be 'auto', in the order they are chosen
-AUTO_FIELDS = ("pool_sigma", "harmonizing_steps", "method")
 
 
 def log(message: str) -> None:
@@ -175,13 +172,11 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     # an 'auto' setting is what its rule decides, so the rule is part of the identity, and
     # so is what it scores against (rvegen.generate.auto_stack: a stack's training part
     # unless it is the validation reference or the model saw one slice of it)
-    rules = dict(zip(AUTO_FIELDS, (list(AUTO_POOL_SIGMAS), list(AUTO_HARMONIZING),
-                                   list(AUTO_METHODS))))
     target = [reference_is_training(spec.validate_.reference, bool(spec.data.holdout)),
               spec.data.train_slice is not None]
-    for field, candidates in rules.items():
+    for field, candidates in AUTO_CANDIDATES.items():
         if settings.get(field) == "auto":
-            settings[field] = {"auto": [AUTO_RULE, candidates, AUTO_TRIALS, target]}
+            settings[field] = {"auto": [AUTO_RULE, list(candidates), AUTO_TRIALS, target]}
     if settings.get("close_boundaries"):  # the closure's rule, as the auto rules above
         from .boundaries import CLOSURE_RULE
 
@@ -334,7 +329,7 @@ def run_generate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, for
     evals = vols[0].attrs.get("evaluations", 0) if vols else 0
     log(f"generate: {len(vols)} volume(s) of {vols[0].labels.shape[0]}^3 in volumes.h5; "
         f"{evals:,} network evaluations and {seconds / max(len(vols), 1):.1f} s per volume")
-    records = {field: json.loads(root[f"{field}_auto"]) for field in AUTO_FIELDS
+    records = {field: json.loads(root[f"{field}_auto"]) for field in AUTO_CANDIDATES
                if f"{field}_auto" in root}
     if records:
         chosen = ", ".join(f"{field} {r['chosen']}" for field, r in records.items())

@@ -290,6 +290,9 @@ AUTO_HARMONIZING = {"1": {"harmonizing_steps": 1}, "5": HARMONIZED_SAMPLER,
 #: session 17)
 AUTO_METHODS = {"ddpm": {"method": "ddpm"}, "ddim 0.8": {"method": "ddim", "eta": 0.8},
                 "ddim 0.5": {"method": "ddim", "eta": 0.5}}
+#: the generate fields that can be 'auto', in the order they are chosen, and their candidates
+AUTO_CANDIDATES = {"pool_sigma": AUTO_POOL_SIGMAS, "harmonizing_steps": AUTO_HARMONIZING,
+                   "method": AUTO_METHODS}
 #: version of these rules: part of the volumes' identity, so that volumes chosen by an
 #: older rule are sampled again (bump it whenever rvegen.generate.AutoTrials or the
 #: candidates change)

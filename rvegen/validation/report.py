@@ -366,10 +366,13 @@ class _Real:
     axis_whole: dict[str, dict[str, np.ndarray]]
     #: plane micrographs: each plane's own reference (else every plane has ``reference``)
     plane_reference: dict[str, Descriptors] | None = None
-    #: the worst of the floor's ensembles against ``whole``: the edge of the real spread
-    worst_whole: dict[str, float] = field(default_factory=dict)
     #: each of the floor's ensembles against ``whole``
     draws_whole: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def worst_whole(self) -> dict[str, float]:
+        """The worst of the floor's ensembles against ``whole``: the edge of the real spread."""
+        return {k: float(np.max([e[k] for e in self.draws_whole])) for k in self.draws_whole[0]}
 
     def plane_reference_of(self, plane: str) -> Descriptors:
         """The reference of one plane's slices."""
@@ -455,10 +458,8 @@ def _real_side(st: _Setup, dataset: Dataset, cfg: ValidateSpec, count: int) -> _
     # material's fraction where the crops hold their middle's)
     calib_errors = [st.errors(whole, d) for d in calib_desc]
     floor_whole = {k: float(np.median([e[k] for e in draw_whole])) for k in draw_whole[0]}
-    worst_whole = {k: float(np.max([e[k] for e in draw_whole])) for k in draw_whole[0]}
     return _Real(reals, where, real_desc, reference, calib, calib_errors, floor, floor_range,
-                 axis_ref, axis_floor, whole, floor_whole, axis_whole, plane_ref, worst_whole,
-                 draw_whole)
+                 axis_ref, axis_floor, whole, floor_whole, axis_whole, plane_ref, draw_whole)
 
 
 #: most voxels described at once when the whole reference is (FFTs of its slabs)
