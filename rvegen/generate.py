@@ -161,26 +161,35 @@ def auto_stack(dataset: Dataset | None, reference: str = "auto") -> Dataset | No
     validation compares with that same training part (``reference`` 'training', or
     'auto' without a held-out part), where choosing by it would tune on the reference.
     """
-    if (dataset is None or dataset.kind != "stack" or "train_slice" in dataset.meta
-            or reference_is_training(reference, dataset.holdout is not None)):
+    if dataset is None or not scores_on_stack(dataset.kind, "train_slice" in dataset.meta,
+                                              dataset.holdout is not None, reference):
         return None
     return replace(dataset, holdout=None)
 
 
+def scores_on_stack(kind: str, one_slice: bool, held_out: bool, reference: str) -> bool:
+    """Whether ``auto`` scores against the training stack (:func:`auto_stack`) for data of
+    this ``kind``, trained from ``one_slice`` or not, with a ``held_out`` part or not."""
+    return kind == "stack" and not one_slice and not reference_is_training(reference, held_out)
+
+
 class AutoTrials:
     """How the ``auto`` settings are chosen, without the reference: ``AUTO_TRIALS`` trial
-    volumes per candidate (seeds of their own), scored one of two ways.
+    volumes per candidate (seeds of their own), scored one of two ways, each a sum of
+    S2, L(z), Euler density and largest-cluster errors in units of their spread.
 
     - ``stack`` given (3D training data, :func:`auto_stack`): in 3D against the training
-      part of the stack, S2, L(z), Euler density and largest cluster in units of the real
-      spread (:func:`rvegen.validation.report.stack_score`). The 2D score cannot see how a
-      phase connects across slices: on the spheres case it preferred pooling, whose
-      inclusions merge (benchmarks/sampler/README.md, session 11).
-    - otherwise: per plane against the model's own 2D samples, drawn with the same
-      fraction guidance as the volumes (unguided 2D samples miss the data's fraction by up
-      to a tenth, and S2 errors of that size hide the shape). The candidate whose slices
-      the 2D model would draw by itself (lowest S2 + L(z) error) is the one whose 3D
-      coupling disturbs the model least.
+      part of the stack (:func:`rvegen.validation.report.stack_score`). The 2D score cannot
+      see how a phase connects across slices: on the spheres case it preferred pooling,
+      whose inclusions merge (benchmarks/sampler/README.md, session 11).
+    - otherwise: per plane against the model's own 2D samples
+      (:func:`rvegen.validation.report.self_score`): the candidate whose slices the 2D
+      model would draw by itself is the one whose 3D coupling disturbs the model least.
+      S2 and L(z) against samples drawn with the same fraction guidance as the volumes,
+      the slices' topology against plain ones.
+
+    ``terms``: each scored candidate's terms, by the fields it changed (e.g.
+    "pool_sigma 1.0").
     """
 
     def __init__(self, model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None,
@@ -189,20 +198,24 @@ class AutoTrials:
         self.model, self.fractions, self.stack = model, fractions, stack
         self.plugins, self.progress = plugins, progress
         size = cfg.size or model.image_size
-        self.images = None if stack is not None else sample_images(
-            model, AUTO_TRIALS * size, cfg, fractions, seed, guided=True)
+        self.guided = self.plain = None
+        if stack is None:
+            self.guided = sample_images(model, AUTO_TRIALS * size, cfg, fractions, seed,
+                                        guided=True)
+            self.plain = sample_images(model, AUTO_TRIALS * size, cfg, fractions, seed)
         self.trial_seed = volume_seed(seed, TRIALS_SEED)
+        self.terms: dict[str, dict[str, float]] = {}
 
     @property
     def name(self) -> str:
         """What the scores are: the name the records carry."""
         return ("3D vs training stack, real spreads" if self.stack is not None
-                else "self S2 + L")
+                else "self S2 + L (guided) + shape (plain), spreads")
 
     def score(self, cfg: GenerateSpec, **fields: Any) -> float:
         """The score of the trial volumes sampled with ``fields`` changed in ``cfg``: the
-        stack score's sum, or the self S2 + L(z) (%); lower is better."""
-        from .validation.report import self_headline, stack_score
+        sum of its terms (kept in ``terms``); lower is better."""
+        from .validation.report import self_score, stack_score
 
         trial = cfg.model_copy(update={**fields, "count": AUTO_TRIALS})
         label = ", ".join(f"{k} {v}" for k, v in fields.items())
@@ -215,9 +228,12 @@ class AutoTrials:
                 volumes.append(volume)
                 bar.update(1)
         if self.stack is not None:
-            return stack_score(volumes, self.stack, self.plugins)["sum"]
-        head = self_headline(volumes, self.images, self.model.phases, self.plugins)
-        return float(head["s2"] + head["lineal_path"])
+            terms = stack_score(volumes, self.stack, self.plugins)
+        else:
+            terms = self_score(volumes, self.guided, self.plain, self.model.phases,
+                               self.plugins)
+        self.terms[label] = terms
+        return terms["sum"]
 
     def best(self, cfg: GenerateSpec, candidates: dict[str, dict[str, Any]],
              known: dict[str, float] | None = None) -> tuple[str, dict[str, float]]:
@@ -246,9 +262,9 @@ def choose_pool_sigma(
     """
     trials = trials or AutoTrials(model, cfg, fractions, seed, plugins, progress, stack)
     plain = {"harmonizing_steps": 1} if cfg.harmonizing_steps == "auto" else {}
-    scores = {str(s): trials.score(cfg, pool_sigma=s, **plain) for s in AUTO_POOL_SIGMAS}
-    best = min(AUTO_POOL_SIGMAS, key=lambda s: scores[str(s)])
-    return best, scores
+    name, scores = trials.best(cfg, {str(s): {"pool_sigma": s, **plain}
+                                     for s in AUTO_POOL_SIGMAS})
+    return float(name), scores
 
 
 def choose_harmonizing(
@@ -287,6 +303,13 @@ def choose_method(
     return trials.best(cfg, AUTO_METHODS, None if known is None else {"ddpm": known})
 
 
+def _new_terms(trials: AutoTrials, record: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The terms of the trials scored since the fields already in ``record`` were chosen
+    (what a record shows beside its scores, by the fields each trial changed)."""
+    seen = {label for r in record.values() for label in r.get("terms", {})}
+    return {label: t for label, t in trials.terms.items() if label not in seen}
+
+
 def resolve_auto(
     model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
     plugins: Registry | None = None, progress: bool = False, stack: Dataset | None = None,
@@ -306,7 +329,8 @@ def resolve_auto(
         cfg = cfg.model_copy(update=AUTO_METHODS["ddpm"])
     if pool_auto:
         sigma, scores = choose_pool_sigma(model, cfg, fractions, seed, plugins, progress, trials)
-        record["pool_sigma"] = {"chosen": sigma, "scores": scores, "score": trials.name}
+        record["pool_sigma"] = {"chosen": sigma, "scores": scores, "score": trials.name,
+                                "terms": _new_terms(trials, record)}
         cfg = cfg.model_copy(update={"pool_sigma": sigma})
         last = scores[str(sigma)]
     if nh_auto:
@@ -314,14 +338,16 @@ def resolve_auto(
         known = None if last is None else {"1": last}
         name, scores = choose_harmonizing(model, cfg, fractions, seed, plugins, progress,
                                           trials, known)
-        record["harmonizing_steps"] = {"chosen": name, "scores": scores, "score": trials.name}
+        record["harmonizing_steps"] = {"chosen": name, "scores": scores, "score": trials.name,
+                                       "terms": _new_terms(trials, record)}
         cfg = cfg.model_copy(update=AUTO_HARMONIZING[name])
         if pool_auto:  # "5 unpooled" sets the width to 0 whatever was chosen before it
             record["pool_sigma"]["used"] = cfg.pool_sigma
         last = scores[name]
     if method_auto:
         name, scores = choose_method(trials, cfg, last)
-        record["method"] = {"chosen": name, "scores": scores, "score": trials.name}
+        record["method"] = {"chosen": name, "scores": scores, "score": trials.name,
+                            "terms": _new_terms(trials, record)}
         cfg = cfg.model_copy(update=AUTO_METHODS[name])
     return cfg, record
 

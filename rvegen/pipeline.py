@@ -37,12 +37,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import h5py
+
 from ._version import __version__
 from .atomic import write_text
 from .data.dataset import Dataset, file_sha256, load_dataset, save_dataset
 from .errors import InputError, RvegenError
 from .plugins import Registry, registry as default_registry
-from .spec import AUTO_CANDIDATES, AUTO_RULE, AUTO_TRIALS, Spec, identity_fields, load_spec
+from .spec import (AUTO_CANDIDATES, AUTO_RULE, AUTO_SELF_RULE, AUTO_TRIALS, Spec,
+                   identity_fields, load_spec)
 
 STAGES = ("ingest", "train", "generate", "validate", "export", "homogenize")
 
@@ -163,6 +166,20 @@ def train_identity(spec: Spec, run: RunDir) -> str:
     )
 
 
+def _auto_on_stack(spec: Spec, run: RunDir) -> bool:
+    """Whether 'auto' settings are scored against the training stack (3D) rather than by
+    the 2D self score (rvegen.generate.auto_stack), from the ingested dataset's header
+    (no dataset yet: not on a stack)."""
+    from .generate import scores_on_stack
+
+    if not run.dataset.is_file():
+        return False
+    with h5py.File(run.dataset, "r") as f:
+        kind, one_slice = str(f.attrs.get("kind", "")), "train_slice" in f.attrs
+        held_out = "holdout" in f
+    return scores_on_stack(kind, one_slice, held_out, spec.validate_.reference)
+
+
 def volumes_identity(spec: Spec, run: RunDir) -> str:
     """What makes finished volumes reusable: the model and every setting but their count."""
     from .generate import reference_is_training
@@ -174,9 +191,10 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     # unless it is the validation reference or the model saw one slice of it)
     target = [reference_is_training(spec.validate_.reference, bool(spec.data.holdout)),
               spec.data.train_slice is not None]
+    rule = AUTO_RULE if _auto_on_stack(spec, run) else [AUTO_RULE, AUTO_SELF_RULE]
     for field, candidates in AUTO_CANDIDATES.items():
         if settings.get(field) == "auto":
-            settings[field] = {"auto": [AUTO_RULE, list(candidates), AUTO_TRIALS, target]}
+            settings[field] = {"auto": [rule, list(candidates), AUTO_TRIALS, target]}
     if settings.get("close_boundaries"):  # the closure's rule, as the auto rules above
         from .boundaries import CLOSURE_RULE
 

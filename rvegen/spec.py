@@ -295,8 +295,11 @@ AUTO_CANDIDATES = {"pool_sigma": AUTO_POOL_SIGMAS, "harmonizing_steps": AUTO_HAR
                    "method": AUTO_METHODS}
 #: version of these rules: part of the volumes' identity, so that volumes chosen by an
 #: older rule are sampled again (bump it whenever rvegen.generate.AutoTrials or the
-#: candidates change)
+#: candidates change) ...
 AUTO_RULE = "self-or-training-stack/4"
+#: ... and of the 2D self score alone, in the identity of volumes it chooses for (session
+#: 18 added the slices' topology to it; the 3D stack score did not change)
+AUTO_SELF_RULE = "self-shape/1"
 
 
 class GenerateSpec(_Section):
@@ -330,7 +333,8 @@ class GenerateSpec(_Section):
         "against the training part of a 3D stack in 3D (S2, L(z), Euler density, largest "
         "cluster, in units of the real spread) when the stack is the training data and "
         "not the validation reference, else their slices against the model's own "
-        "fraction-guided 2D samples (no real data).",
+        "2D samples (no real data): S2 and L(z) against fraction-guided ones, Euler "
+        "density and largest cluster against plain ones, in units of their spread.",
     )
     harmonize_across_planes: bool = Field(
         False, description="Move to the next plane at every harmonizing repeat."

@@ -270,7 +270,13 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
     pool = json.loads(root["pool_sigma_auto"])
     assert set(pool["scores"]) == {str(s) for s in AUTO_POOL_SIGMAS}
     assert pool["scores"][str(pool["chosen"])] == min(pool["scores"].values())
-    assert pool["score"] == "self S2 + L"
+    assert pool["score"] == "self S2 + L (guided) + shape (plain), spreads"
+    # each trial's terms beside the sums: S2 and L(z) against the model's fraction-guided
+    # 2D samples, the slices' topology against its plain ones, in units of their spread
+    terms = pool["terms"]["pool_sigma 1.0, harmonizing_steps 1"]
+    assert set(terms) == {"s2", "lineal_path", "euler_density", "largest_cluster", "sum"}
+    assert terms["sum"] == pytest.approx(pool["scores"]["1.0"])
+    assert terms["sum"] == pytest.approx(sum(v for k, v in terms.items() if k != "sum"))
     n_h = json.loads(root["harmonizing_steps_auto"])
     assert set(n_h["scores"]) == {"1", "5", "5 unpooled", "8"}
     assert n_h["scores"]["1"] == pool["scores"][str(pool["chosen"])]  # the same trials
@@ -280,8 +286,8 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
         settings = v.attrs["settings"]
         assert settings["pool_sigma"] == fields.get("pool_sigma", pool["chosen"]) == pool["used"]
         assert settings["harmonizing_steps"] == fields["harmonizing_steps"]
-        # n_h 5 pooled: the harmonized preset's pooling on the first pass only
-        assert settings["pool_repeats"] == (n_h["chosen"] != "5")
+        # n_h 5 and 8 pooled: the harmonized preset's pooling on the first pass only
+        assert settings["pool_repeats"] == (n_h["chosen"] not in ("5", "8"))
     # interrupted in the 2D ceiling, after the last volume: the rerun samples the 2D
     # images only (no trials, no 'auto' left unresolved), and keeps the volumes
     import h5py
@@ -305,7 +311,7 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
     assert rvegen.sample_images(model, 2, auto, [0.86, 0.14], guided=True).shape[0] == 2
 
 
-def test_auto_on_a_stack_scores_its_training_part_in_3d(write_spec, tmp_path):
+def test_auto_on_a_stack_scores_its_training_part_in_3d(write_spec, tmp_path, monkeypatch):
     """3D training data: 'auto' scores trial volumes against the stack's training part in
     units of the real spread (real sub-volumes score about 1 per term, speckle far more),
     never against the validation reference, and not from a single training slice."""
@@ -357,6 +363,14 @@ def test_auto_on_a_stack_scores_its_training_part_in_3d(write_spec, tmp_path):
     settings = vols[0].attrs["settings"]
     assert settings["method"] == AUTO_METHODS[step["chosen"]]["method"]
     assert settings["eta"] == AUTO_METHODS[step["chosen"]].get("eta", 1.0)
+    # a new version of the 2D self score does not make these volumes stale
+    import rvegen.pipeline as pipeline
+
+    run = pipeline.RunDir(tmp_path / "run")
+    identity = pipeline.volumes_identity(load_spec(path), run)
+    assert identity == root["fingerprint"]
+    monkeypatch.setattr(pipeline, "AUTO_SELF_RULE", "a later self score")
+    assert pipeline.volumes_identity(load_spec(path), run) == identity
 
 
 def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatch):
@@ -385,6 +399,10 @@ def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatc
     after = [pipeline.volumes_identity(spec, run) for spec in specs]
     assert after[0] != before[0] and after[1] != before[1] and after[3] != before[3]
     assert after[2] == before[2]
+    # 2D data (no stack): the self score's own version is in the identity too
+    monkeypatch.setattr(pipeline, "AUTO_SELF_RULE", "a later self score")
+    later = [pipeline.volumes_identity(spec, run) for spec in specs]
+    assert later[0] != after[0] and later[2] == after[2]
 
 
 def test_volumes_identity_follows_the_closure_rule(write_spec, tmp_path, monkeypatch):

@@ -183,3 +183,36 @@ def test_floor_samples_do_not_overlap():
     z0, y0, x0 = np.unravel_index(tiles[0][0, 0, 0], block.shape)
     np.testing.assert_array_equal(tiles[0], block[z0:z0 + 32, y0:y0 + 32, x0:x0 + 32])
     assert len(tiled_samples(ds, 32, 20, rng)) == 20  # fewer tiles than asked: a bootstrap
+
+
+def test_self_score_sees_fragmented_slices():
+    """The 2D self score's topology terms: volumes whose slices are like the target images
+    score low on them, the same volumes with a few percent of speckle far higher (their
+    S2 barely moves); S2 and L(z) read the guided target, the topology the plain one."""
+    from scipy import ndimage
+
+    from rvegen.validation.report import self_score
+    from rvegen.volumes import Volume
+
+    def field(seed: int, shape: tuple[int, ...]) -> np.ndarray:
+        g = ndimage.gaussian_filter(np.random.default_rng(seed).normal(size=shape), 2.0)
+        return (g > np.quantile(g, 0.7)).astype(np.uint8)
+
+    block = field(0, (32, 32, 32))
+    volumes = [Volume(f"v{i}", block[z:z + 16, y:y + 16, x:x + 16].copy())
+               for i, (z, y, x) in enumerate([(0, 0, 0), (16, 16, 16), (0, 16, 0), (16, 0, 16)])]
+    images = np.concatenate([field(s, (8, 64, 64))[:, :16, :16] for s in range(2, 10)])
+    flip = np.random.default_rng(3)
+    speckled = [Volume(v.name, np.where(flip.random(v.labels.shape) < 0.03,
+                                        1 - v.labels, v.labels).astype(np.uint8))
+                for v in volumes]
+    own = self_score(volumes, images, images, 2)
+    broken = self_score(speckled, images, images, 2)
+    assert set(own) == {"s2", "lineal_path", "euler_density", "largest_cluster", "sum"}
+    assert broken["euler_density"] > 3 * own["euler_density"] + 2
+    assert broken["sum"] > own["sum"]
+    # the topology terms follow the plain target only
+    joined = ndimage.binary_closing(images, np.ones((1, 3, 3))).astype(np.uint8)
+    other = self_score(volumes, images, joined, 2)
+    assert other["s2"] == pytest.approx(own["s2"])
+    assert other["euler_density"] != pytest.approx(own["euler_density"])
