@@ -852,8 +852,8 @@ def self_score(volumes: list[Volume], guided: np.ndarray, plain: np.ndarray, pha
     m images, as the volumes have: unguided samples miss the data's fraction by up to a
     tenth, and S2 errors of that size hide the shape); the Euler density and largest
     cluster of the slices against ``plain`` ones (no guidance), because the guidance
-    itself joins pieces: on carbonate it takes the model's slices from 9.13 to 6.86
-    Euler per 1000 px (the real image 9.16; benchmarks/sampler/README.md, session 18).
+    itself joins pieces: on carbonate it takes the model's 2D samples from 9.26 to 6.86
+    Euler per 1000 px, the training patches' 9.37 (benchmarks/results/guidance_shape.txt).
     Without the shape terms the score chose settings whose slices are more fragmented
     than the model's (carbonate, session 17). No real data is involved, so settings
     chosen by it cannot leak the reference.
