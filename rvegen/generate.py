@@ -188,15 +188,17 @@ class AutoTrials:
       S2 and L(z) against samples drawn with the same fraction guidance as the volumes,
       the slices' topology against plain ones.
 
-    ``terms``: each scored candidate's terms, by the fields it changed (e.g.
-    "pool_sigma 1.0").
+    ``scoring``: the spec's validate fields that say how to score (``metric_options``,
+    e.g. the connectivity of each phase's Euler density, and ``phase_of_interest``), so
+    that the trials are judged as validation judges the volumes. ``terms``: each scored
+    candidate's terms, by the fields it changed (e.g. "pool_sigma 1.0").
     """
 
     def __init__(self, model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None,
                  seed: int = 0, plugins: Registry | None = None, progress: bool = False,
-                 stack: Dataset | None = None) -> None:
+                 stack: Dataset | None = None, scoring: dict[str, Any] | None = None) -> None:
         self.model, self.fractions, self.stack = model, fractions, stack
-        self.plugins, self.progress = plugins, progress
+        self.plugins, self.progress, self.scoring = plugins, progress, scoring or {}
         size = cfg.size or model.image_size
         self.guided = self.plain = None
         if stack is None:
@@ -228,10 +230,10 @@ class AutoTrials:
                 volumes.append(volume)
                 bar.update(1)
         if self.stack is not None:
-            terms = stack_score(volumes, self.stack, self.plugins)
+            terms = stack_score(volumes, self.stack, self.plugins, self.scoring)
         else:
             terms = self_score(volumes, self.guided, self.plain, self.model.phases,
-                               self.plugins)
+                               self.plugins, self.scoring)
         self.terms[label] = terms
         return terms["sum"]
 
@@ -313,16 +315,17 @@ def _new_terms(trials: AutoTrials, record: dict[str, dict[str, Any]]) -> dict[st
 def resolve_auto(
     model: LoadedModel, cfg: GenerateSpec, fractions: list[float] | None, seed: int = 0,
     plugins: Registry | None = None, progress: bool = False, stack: Dataset | None = None,
+    scoring: dict[str, Any] | None = None,
 ) -> tuple[GenerateSpec, dict[str, dict[str, Any]]]:
     """``cfg`` with its ``auto`` settings chosen (pool_sigma first, then n_h at that
     width, then the reverse step, on the same trials), and what was chosen from which
     scores, by field. ``stack``: 3D training data to score against (:func:`auto_stack`),
-    else the self score."""
+    else the self score; ``scoring``: how to score (:class:`AutoTrials`)."""
     pool_auto, nh_auto = cfg.pool_sigma == "auto", cfg.harmonizing_steps == "auto"
     method_auto = cfg.method == "auto"
     if not (pool_auto or nh_auto or method_auto):
         return cfg, {}
-    trials = AutoTrials(model, cfg, fractions, seed, plugins, progress, stack)
+    trials = AutoTrials(model, cfg, fractions, seed, plugins, progress, stack, scoring)
     record: dict[str, dict[str, Any]] = {}
     last: float | None = None  # the score of the settings chosen so far
     if method_auto:  # pooling and n_h are chosen with the DDPM step, the first candidate
@@ -480,6 +483,7 @@ def generate(
     plugins: Registry | None = None,
     mapper: Callable[..., Any] | None = None,
     stack: Dataset | None = None,
+    scoring: dict[str, Any] | None = None,
 ) -> Path:
     """Sample ``cfg.count`` volumes into ``out_path``, skipping ones already there.
 
@@ -514,6 +518,9 @@ def generate(
     stack
         3D training data that scores ``auto`` settings (:func:`auto_stack`); None: the
         2D self score.
+    scoring
+        How ``auto`` scores, as validation does: the spec's ``validate.metric_options``
+        and ``phase_of_interest`` (:class:`AutoTrials`).
     """
     model = load_model(model_path, phases=phases, image_size=image_size)
     size = cfg.size or model.image_size
@@ -522,7 +529,8 @@ def generate(
     todo = [i for i in range(cfg.count) if volume_name(i) not in done]
     asked = cfg  # the 2D ceiling below does not depend on what 'auto' chooses
     if todo:  # 'auto' is chosen from trial volumes of its own (deterministic per seed)
-        cfg, chosen = resolve_auto(model, cfg, fractions, seed, plugins, progress, stack)
+        cfg, chosen = resolve_auto(model, cfg, fractions, seed, plugins, progress, stack,
+                                   scoring)
         for field, record in chosen.items():  # e.g. the root attribute "pool_sigma_auto"
             attrs[f"{field}_auto"] = json.dumps(record)
     if not todo:  # every volume there (e.g. resumed in the 2D ceiling): nothing to sample

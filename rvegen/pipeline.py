@@ -180,6 +180,19 @@ def _auto_on_stack(spec: Spec, run: RunDir) -> bool:
     return scores_on_stack(kind, one_slice, held_out, spec.validate_.reference)
 
 
+def auto_scoring(spec: Spec) -> dict[str, Any]:
+    """The spec's validate fields that say how 'auto' scores its trials, as validation
+    scores the volumes (rvegen.generate.AutoTrials): metric options and the phase of
+    interest, where the spec sets them."""
+    v = spec.validate_
+    scoring: dict[str, Any] = {}
+    if v.metric_options:
+        scoring["metric_options"] = v.metric_options
+    if v.phase_of_interest is not None:
+        scoring["phase_of_interest"] = v.phase_of_interest
+    return scoring
+
+
 def volumes_identity(spec: Spec, run: RunDir) -> str:
     """What makes finished volumes reusable: the model and every setting but their count."""
     from .generate import reference_is_training
@@ -192,9 +205,11 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     target = [reference_is_training(spec.validate_.reference, bool(spec.data.holdout)),
               spec.data.train_slice is not None]
     rule = AUTO_RULE if _auto_on_stack(spec, run) else [AUTO_RULE, AUTO_SELF_RULE]
+    scoring = auto_scoring(spec)  # how the trials are scored, where the spec says
     for field, candidates in AUTO_CANDIDATES.items():
         if settings.get(field) == "auto":
-            settings[field] = {"auto": [rule, list(candidates), AUTO_TRIALS, target]}
+            settings[field] = {"auto": [rule, list(candidates), AUTO_TRIALS, target]
+                               + ([scoring] if scoring else [])}
     if settings.get("close_boundaries"):  # the closure's rule, as the auto rules above
         from .boundaries import CLOSURE_RULE
 
@@ -340,7 +355,8 @@ def run_generate(spec: Spec, run: RunDir, plugins: Registry, progress: bool, for
         generate(run.model, cfg, run.volumes, spec.seed, phases=ds.phases,
                  image_size=ds.patch_size, fingerprint=volumes_identity(spec, run),
                  fractions=ds.fractions, progress=progress, fresh=force, plugins=plugins,
-                 mapper=mapper, stack=auto_stack(ds, spec.validate_.reference))
+                 mapper=mapper, stack=auto_stack(ds, spec.validate_.reference),
+                 scoring=auto_scoring(spec))
     vols, root = read_volumes(run.volumes)
     vols = [v for v in vols if v.name in _wanted(spec)]
     seconds = sum(float(v.attrs.get("seconds", 0.0)) for v in vols)

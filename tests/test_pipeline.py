@@ -399,6 +399,13 @@ def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatc
     after = [pipeline.volumes_identity(spec, run) for spec in specs]
     assert after[0] != before[0] and after[1] != before[1] and after[3] != before[3]
     assert after[2] == before[2]
+    # how the trials are scored (the spec's metric options, phase of interest) is part of
+    # an 'auto' setting's identity, and of nothing else
+    options = {"metric_options": {"euler_density": {"connectivity": "full"}}}
+    scored = [load_spec(write_spec({"generate": g, "validate": options}))
+              for g in ({"pool_sigma": "auto"}, {"pool_sigma": 1.5})]
+    assert pipeline.volumes_identity(scored[0], run) != after[0]
+    assert pipeline.volumes_identity(scored[1], run) == after[2]
     # 2D data (no stack): the self score's own version is in the identity too
     monkeypatch.setattr(pipeline, "AUTO_SELF_RULE", "a later self score")
     later = [pipeline.volumes_identity(spec, run) for spec in specs]

@@ -216,3 +216,10 @@ def test_self_score_sees_fragmented_slices():
     other = self_score(volumes, images, joined, 2)
     assert other["s2"] == pytest.approx(own["s2"])
     assert other["euler_density"] != pytest.approx(own["euler_density"])
+    # scored as the spec validates: its connectivity and phase of interest
+    full = self_score(speckled, images, images, 2,
+                      scoring={"metric_options": {"euler_density": {"connectivity": "full"}}})
+    assert full["euler_density"] != pytest.approx(broken["euler_density"])
+    assert full["s2"] == pytest.approx(broken["s2"])
+    matrix = self_score(volumes, images, images, 2, scoring={"phase_of_interest": 0})
+    assert matrix["s2"] != pytest.approx(own["s2"])

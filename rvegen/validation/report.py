@@ -819,14 +819,17 @@ def write_report(report: Report, path: Path) -> None:
 
 
 def _self_report(volumes: list[Volume], images: np.ndarray, phases: int,
-                 plugins: Registry | None = None) -> Report:
+                 plugins: Registry | None = None, scoring: dict[str, Any] | None = None
+                 ) -> Report:
     """The volumes' slices validated against the model's own 2D samples ``images``
-    ((N, m, m) labels at the volumes' size m), as the reference-free scores read them."""
+    ((N, m, m) labels at the volumes' size m), as the reference-free scores read them;
+    ``scoring``: validate fields that say how (metric_options, phase_of_interest)."""
     own = Dataset.from_array(images, kind="images", patch_size=volumes[0].labels.shape[0],
                              num_patches=1, phases=phases)
     # as many reference draws as there are images: 32 of them left the target noisy
     # enough to reorder settings (benchmarks/sampler/README.md, session 7)
-    return validate(volumes, own, {"reference_samples": max(32, len(images)),
+    return validate(volumes, own, {**(scoring or {}),
+                                   "reference_samples": max(32, len(images)),
                                    "floor_draws": 1}, seed=1, plugins=plugins)
 
 
@@ -843,7 +846,8 @@ def self_headline(volumes: list[Volume], images: np.ndarray, phases: int,
 
 
 def self_score(volumes: list[Volume], guided: np.ndarray, plain: np.ndarray, phases: int,
-               plugins: Registry | None = None) -> dict[str, float]:
+               plugins: Registry | None = None, scoring: dict[str, Any] | None = None
+               ) -> dict[str, float]:
     """The reference-free score of 'auto' settings for 2D training data: the volumes'
     slices against the model's own 2D samples, each term in units of the spread of
     single samples (:func:`spread_units`), summed, as :func:`stack_score` does in 3D.
@@ -856,23 +860,26 @@ def self_score(volumes: list[Volume], guided: np.ndarray, plain: np.ndarray, pha
     Euler per 1000 px, the training patches' 9.37 (benchmarks/results/guidance_shape.txt).
     Without the shape terms the score chose settings whose slices are more fragmented
     than the model's (carbonate, session 17). No real data is involved, so settings
-    chosen by it cannot leak the reference.
+    chosen by it cannot leak the reference. ``scoring``: validate fields that say how to
+    score (``metric_options``, ``phase_of_interest``), as the spec validates.
 
     Returns
     -------
     dict
         ``s2``, ``lineal_path``, ``euler_density``, ``largest_cluster`` and their ``sum``.
     """
-    statistics = spread_units(_self_report(volumes, guided, phases, plugins), "ensemble_crops")
-    shape = spread_units(_self_report(volumes, plain, phases, plugins), "ensemble_crops")
+    statistics = spread_units(_self_report(volumes, guided, phases, plugins, scoring),
+                              "ensemble_crops")
+    shape = spread_units(_self_report(volumes, plain, phases, plugins, scoring),
+                         "ensemble_crops")
     out = {"s2": statistics["s2"], "lineal_path": statistics["lineal_path"],
            "euler_density": shape["euler_density"], "largest_cluster": shape["largest_cluster"]}
     out["sum"] = float(sum(out.values()))
     return out
 
 
-def stack_score(volumes: list[Volume], stack: Dataset, plugins: Registry | None = None
-                ) -> dict[str, float]:
+def stack_score(volumes: list[Volume], stack: Dataset, plugins: Registry | None = None,
+                scoring: dict[str, Any] | None = None) -> dict[str, float]:
     """The score of 'auto' settings for 3D training data: the volumes in 3D against the
     training part of a stack (its held-out block left out), in units of the real spread
     (:func:`spread_units`), summed.
@@ -881,6 +888,8 @@ def stack_score(volumes: list[Volume], stack: Dataset, plugins: Registry | None 
     them. Only the training data is read, so a setting chosen by it does not leak a
     held-out or fresh reference (it would where the validation reference is this same
     training stack: :func:`rvegen.generate.auto_stack` does not pass it then).
+    ``scoring``: validate fields that say how to score (``metric_options``,
+    ``phase_of_interest``), as the spec validates.
 
     Returns
     -------
@@ -888,8 +897,8 @@ def stack_score(volumes: list[Volume], stack: Dataset, plugins: Registry | None 
         ``s2``, ``lineal_path``, ``euler_density``, ``largest_cluster`` and their ``sum``.
     """
     training = replace(stack, holdout=None)
-    report = validate(volumes, training, {"reference_samples": 64, "floor_draws": 1}, seed=1,
-                      plugins=plugins)
+    report = validate(volumes, training, {**(scoring or {}), "reference_samples": 64,
+                                          "floor_draws": 1}, seed=1, plugins=plugins)
     return spread_units(report)
 
 
