@@ -19,6 +19,7 @@ from pathlib import Path
 
 import rvegen
 from rvegen.generate import auto_stack, resolve_auto, resolve_grain_density
+from rvegen.pipeline import auto_scoring
 
 CASES = Path(__file__).resolve().parents[1] / "paper_cases"
 
@@ -34,7 +35,8 @@ def main() -> None:
             update={"pool_sigma": "auto", "harmonizing_steps": "auto"})
         start = time.process_time()
         _, record = resolve_auto(model, cfg, ds.fractions, spec.seed,
-                                 stack=auto_stack(ds, spec.validate_.reference))
+                                 stack=auto_stack(ds, spec.validate_.reference),
+                                 scoring=auto_scoring(spec))
         print(f"{case}: spec pool_sigma {spec.generate.pool_sigma}, harmonizing_steps "
               f"{spec.generate.harmonizing_steps}; {time.process_time() - start:.0f} CPU-s")
         for field, r in record.items():
