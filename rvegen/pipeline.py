@@ -37,11 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import h5py
-
 from ._version import __version__
 from .atomic import write_text
-from .data.dataset import Dataset, file_sha256, load_dataset, save_dataset
+from .data.dataset import Dataset, dataset_header, file_sha256, load_dataset, save_dataset
 from .errors import InputError, RvegenError
 from .plugins import Registry, registry as default_registry
 from .spec import (AUTO_CANDIDATES, AUTO_RULE, AUTO_SELF_RULE, AUTO_TRIALS, Spec,
@@ -174,10 +172,9 @@ def _auto_on_stack(spec: Spec, run: RunDir) -> bool:
 
     if not run.dataset.is_file():
         return False
-    with h5py.File(run.dataset, "r") as f:
-        kind, one_slice = str(f.attrs.get("kind", "")), "train_slice" in f.attrs
-        held_out = "holdout" in f
-    return scores_on_stack(kind, one_slice, held_out, spec.validate_.reference)
+    header = dataset_header(run.dataset)
+    return scores_on_stack(str(header.get("kind", "")), "train_slice" in header,
+                           header["holdout"], spec.validate_.reference)
 
 
 def auto_scoring(spec: Spec) -> dict[str, Any]:

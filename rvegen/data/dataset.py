@@ -175,6 +175,17 @@ def save_dataset(ds: Dataset, path: Path) -> None:
             f.attrs[key] = value
 
 
+def dataset_header(path: str | Path) -> dict[str, Any]:
+    """The root attributes of a dataset written by :func:`save_dataset` (``kind``,
+    ``phases``, metadata such as ``train_slice``) and ``holdout``: whether it holds a
+    held-out part, without reading its arrays."""
+    try:
+        with h5py.File(path, "r") as f:
+            return {**dict(f.attrs), "holdout": "holdout" in f}
+    except OSError as exc:
+        raise InputError(f"{path}: not a readable rvegen dataset ({exc}); rerun ingest") from None
+
+
 def load_dataset(path: str | Path) -> Dataset:
     """Read a dataset written by :func:`save_dataset`."""
     path = Path(path)

@@ -818,6 +818,10 @@ def write_report(report: Report, path: Path) -> None:
     write_text(path, report.to_json())
 
 
+#: the terms of the 'auto' scores (:func:`self_score`, :func:`stack_score`)
+SCORE_TERMS = ("s2", "lineal_path", "euler_density", "largest_cluster")
+
+
 def _self_report(volumes: list[Volume], images: np.ndarray, phases: int,
                  plugins: Registry | None = None, scoring: dict[str, Any] | None = None
                  ) -> Report:
@@ -872,8 +876,7 @@ def self_score(volumes: list[Volume], guided: np.ndarray, plain: np.ndarray, pha
                               "ensemble_crops")
     shape = spread_units(_self_report(volumes, plain, phases, plugins, scoring),
                          "ensemble_crops")
-    out = {"s2": statistics["s2"], "lineal_path": statistics["lineal_path"],
-           "euler_density": shape["euler_density"], "largest_cluster": shape["largest_cluster"]}
+    out = {k: (statistics if k in ("s2", "lineal_path") else shape)[k] for k in SCORE_TERMS}
     out["sum"] = float(sum(out.values()))
     return out
 
@@ -915,7 +918,7 @@ def spread_units(report: Report, which: str = "ensemble") -> dict[str, float]:
     errors = report.headline(which)
     scale = np.sqrt(report.ensemble["count"])
     out = {}
-    for k in ("s2", "lineal_path", "euler_density", "largest_cluster"):
+    for k in SCORE_TERMS:
         single = report.natural_spread[f"{k}/{p}"]["median"]
         out[k] = float(errors[k] / max(single / scale, 1e-9))
     out["sum"] = float(sum(out.values()))
