@@ -236,27 +236,50 @@ def guide_levels(x0: torch.Tensor, fractions: list[float]) -> torch.Tensor:
     return out.to(x0.dtype).view_as(x0)
 
 
-def guide_fractions(x0: torch.Tensor, fractions: list[float], iterations: int = 60) -> torch.Tensor:
+def phase_counts(fractions: list[float], total: int) -> torch.Tensor:
+    """Whole voxel counts per phase that sum to ``total``, nearest to ``fractions``
+    (largest remainders round up)."""
+    exact = torch.tensor(fractions, dtype=torch.float64) * total
+    counts = exact.floor().long()
+    short = total - int(counts.sum())
+    if short > 0:
+        counts[torch.argsort(exact - counts, descending=True)[:short]] += 1
+    return counts
+
+
+def offset_for_count(margin: torch.Tensor, count: int) -> float:
+    """The offset o for which exactly ``count`` entries of ``margin + o`` are > 0 (ties
+    aside): halfway between the count-th and the next largest margin."""
+    n = margin.numel()
+    top = torch.topk(margin, min(count + 1, n)).values
+    above = float(top[count - 1]) if count > 0 else float(top[0]) + 1.0
+    below = float(top[count]) if count < n else float(top[-1]) - 1.0
+    return -0.5 * (above + below)
+
+
+def guide_fractions(x0: torch.Tensor, fractions: list[float], sweeps: int = 30) -> torch.Tensor:
     """Shift each channel of a one-hot x0 (K, z, y, x) so that the argmax labels hold the
-    given fraction of each phase (within a voxel or so per phase).
+    given fraction of each phase (to the voxel, ties aside).
 
     The per-channel offsets are the dual variables of assigning voxels to phases at fixed
-    counts; they are found by bisection-like updates on each phase's count, in turn. For
-    one channel (binary data) use :func:`guide_fraction`.
+    counts. Each update sets one channel's offset so that its count is exact with the
+    others held (a quantile of its margin over the best other channel); a few sweeps over
+    the channels settle all counts. For one channel (binary data) use
+    :func:`guide_fraction`.
     """
     k = x0.shape[0]
-    target = torch.tensor(fractions, dtype=torch.float64) * x0[0].numel()
     flat = x0.reshape(k, -1).double()
+    target = phase_counts(fractions, flat.shape[1])
     offsets = torch.zeros(k, dtype=torch.float64)
-    step = float(flat.std()) + 1e-12
-    for _ in range(iterations):
-        counts = torch.bincount((flat + offsets[:, None]).argmax(0), minlength=k).double()
-        error = (target - counts) / target.clamp(min=1.0)
-        if error.abs().max() * x0[0].numel() < 1.0:
+    for _ in range(sweeps):
+        for c in range(k):
+            others = flat + offsets[:, None]
+            others[c] = -torch.inf
+            offsets[c] = offset_for_count(flat[c] - others.max(0).values, int(target[c]))
+        counts = torch.bincount((flat + offsets[:, None]).argmax(0), minlength=k)
+        if torch.equal(counts, target):
             break
-        offsets += step * error.clamp(-1.0, 1.0)
-        offsets -= offsets.mean()
-        step *= 0.9
+    offsets -= offsets.mean()
     return x0 + offsets.to(x0.dtype).view(k, *([1] * (x0.dim() - 1)))
 
 
