@@ -239,7 +239,8 @@ def guide_levels(x0: torch.Tensor, fractions: list[float]) -> torch.Tensor:
 def phase_counts(fractions: list[float], total: int) -> torch.Tensor:
     """Whole voxel counts per phase that sum to ``total``, nearest to ``fractions``
     (largest remainders round up)."""
-    exact = torch.tensor(fractions, dtype=torch.float64) * total
+    exact = torch.tensor(fractions, dtype=torch.float64)
+    exact = exact / exact.sum() * total  # fractions read from data may not sum to 1 exactly
     counts = exact.floor().long()
     short = total - int(counts.sum())
     if short > 0:
@@ -269,8 +270,8 @@ def guide_fractions(x0: torch.Tensor, fractions: list[float], sweeps: int = 30) 
     """
     k = x0.shape[0]
     flat = x0.reshape(k, -1).double()
-    target = phase_counts(fractions, flat.shape[1])
-    offsets = torch.zeros(k, dtype=torch.float64)
+    target = phase_counts(fractions, flat.shape[1]).to(flat.device)
+    offsets = torch.zeros(k, dtype=torch.float64, device=flat.device)
     for _ in range(sweeps):
         for c in range(k):
             others = flat + offsets[:, None]
