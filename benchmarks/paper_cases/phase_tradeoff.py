@@ -17,7 +17,6 @@ import argparse
 from pathlib import Path
 
 import torch
-import yaml
 
 import rvegen
 
@@ -33,9 +32,9 @@ def main() -> None:
     p.add_argument("--models", type=Path, nargs="+", default=None,
                    help="checkpoints (default: the case's shipped model)")
     args = p.parse_args()
-    spec = yaml.safe_load((HERE / f"{args.case}.yaml").read_text())
-    data = rvegen.load_dataset((HERE / spec["run_dir"]).resolve() / "dataset.h5")
-    size = int(spec["generate"]["size"])
+    spec = rvegen.load_spec(HERE / f"{args.case}.yaml")
+    data = rvegen.load_dataset(spec.run_path / "dataset.h5")
+    size = int(spec.generate.size or spec.data.patch_size)
     models = args.models or [HERE / "models" / f"{args.case}.pt"]
     print(f"{args.case}: {args.count} volumes of {size}^3 per row, seed 0, "
           f"{torch.get_num_threads()} thread(s); ensemble S2 / L(z) % per phase")

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
 
 import rvegen
 from rvegen.diffusion.multiplane import SamplerSettings, data_mean, guide, multiplane_sample
@@ -29,10 +28,9 @@ CASES = Path(__file__).resolve().parents[1] / "paper_cases"
 
 def case_fractions(case: str) -> tuple[list[float], int]:
     """The phase fractions of a case's ingested data and its volume size."""
-    spec = yaml.safe_load((CASES / f"{case}.yaml").read_text())
-    run = (CASES / spec["run_dir"]).resolve()
-    data = rvegen.load_dataset(run / "dataset.h5")
-    return [float(f) for f in data.fractions], int(spec["generate"]["size"])
+    spec = rvegen.load_spec(CASES / f"{case}.yaml")
+    data = rvegen.load_dataset(spec.run_path / "dataset.h5")
+    return [float(f) for f in data.fractions], int(spec.generate.size or spec.data.patch_size)
 
 
 def main() -> None:
