@@ -42,8 +42,8 @@ from .atomic import write_text
 from .data.dataset import Dataset, dataset_header, file_sha256, load_dataset, save_dataset
 from .errors import InputError, RvegenError
 from .plugins import Registry, registry as default_registry
-from .spec import (AUTO_CANDIDATES, AUTO_RULE, AUTO_SELF_RULE, AUTO_TRIALS, Spec,
-                   identity_fields, load_spec)
+from .spec import (AUTO_CANDIDATES, AUTO_PHASES_RULE, AUTO_RULE, AUTO_SELF_RULE,
+                   AUTO_TRIALS, Spec, identity_fields, load_spec)
 
 STAGES = ("ingest", "train", "generate", "validate", "export", "homogenize")
 
@@ -202,6 +202,8 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     target = [reference_is_training(spec.validate_.reference, bool(spec.data.holdout)),
               spec.data.train_slice is not None]
     rule = AUTO_RULE if _auto_on_stack(spec, run) else [AUTO_RULE, AUTO_SELF_RULE]
+    if spec.data.phases > 2:  # their score sums every phase (rvegen.validation.report)
+        rule = [rule, AUTO_PHASES_RULE]
     scoring = auto_scoring(spec)  # how the trials are scored, where the spec says
     for field, candidates in AUTO_CANDIDATES.items():
         if settings.get(field) == "auto":

@@ -300,6 +300,10 @@ AUTO_RULE = "self-or-training-stack/4"
 #: ... and of the 2D self score alone, in the identity of volumes it chooses for (session
 #: 18 added the slices' topology to it; the 3D stack score did not change)
 AUTO_SELF_RULE = "self-shape/1"
+#: ... and of how more than two phases are scored, in the identity of their volumes alone
+#: (session 20: every phase, not the phase of interest alone;
+#: rvegen.validation.report.scored_phases)
+AUTO_PHASES_RULE = "every-phase/1"
 
 
 class GenerateSpec(_Section):
@@ -334,7 +338,9 @@ class GenerateSpec(_Section):
         "cluster, in units of the real spread) when the stack is the training data and "
         "not the validation reference, else their slices against the model's own "
         "2D samples (no real data): S2 and L(z) against fraction-guided ones, Euler "
-        "density and largest cluster against plain ones, in units of their spread.",
+        "density and largest cluster against plain ones, in units of their spread. "
+        "The phase of interest's terms; with more than two phases, each term's mean "
+        "over every phase.",
     )
     harmonize_across_planes: bool = Field(
         False, description="Move to the next plane at every harmonizing repeat."

@@ -410,6 +410,13 @@ def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatc
     monkeypatch.setattr(pipeline, "AUTO_SELF_RULE", "a later self score")
     later = [pipeline.volumes_identity(spec, run) for spec in specs]
     assert later[0] != after[0] and later[2] == after[2]
+    # more than two phases: how they are summed is in their identity, and only in theirs
+    three = [load_spec(write_spec({"generate": g, "data": {"phases": 3}}))
+             for g in ({"pool_sigma": "auto"}, {"pool_sigma": 1.5})]
+    before = [pipeline.volumes_identity(spec, run) for spec in three + specs]
+    monkeypatch.setattr(pipeline, "AUTO_PHASES_RULE", "a later phase sum")
+    after = [pipeline.volumes_identity(spec, run) for spec in three + specs]
+    assert after[0] != before[0] and after[1:] == before[1:]
 
 
 def test_volumes_identity_follows_the_closure_rule(write_spec, tmp_path, monkeypatch):

@@ -223,3 +223,41 @@ def test_self_score_sees_fragmented_slices():
     assert full["s2"] == pytest.approx(broken["s2"])
     matrix = self_score(volumes, images, images, 2, scoring={"phase_of_interest": 0})
     assert matrix["s2"] != pytest.approx(own["s2"])
+
+
+def test_three_phase_auto_score_sums_every_phase():
+    """With more than two phases the 'auto' score is the mean over every phase of each
+    term (each phase's own terms kept beside it): speckle between the two phases that are
+    not of interest leaves the phase of interest's terms as they were, and still costs.
+    Scoring the phase of interest alone chose the composite's pooling width at the
+    matrix's expense (benchmarks/results/phase_tradeoff_composite.txt)."""
+    from scipy import ndimage
+
+    from rvegen.validation.report import self_score
+    from rvegen.volumes import Volume
+
+    def field(seed: int, shape: tuple[int, ...]) -> np.ndarray:
+        g = ndimage.gaussian_filter(np.random.default_rng(seed).normal(size=shape), 2.0)
+        return np.digitize(g, np.quantile(g, [0.5, 0.8])).astype(np.uint8)  # 50/30/20 %
+
+    block = field(0, (32, 32, 32))
+    volumes = [Volume(f"v{i}", block[z:z + 16, y:y + 16, x:x + 16].copy())
+               for i, (z, y, x) in enumerate([(0, 0, 0), (16, 16, 16), (0, 16, 0), (16, 0, 16)])]
+    images = np.concatenate([field(s, (8, 64, 64))[:, :16, :16] for s in range(2, 10)])
+    flip = np.random.default_rng(3)
+    speckled = [Volume(v.name, np.where((v.labels < 2) & (flip.random(v.labels.shape) < 0.05),
+                                        1 - v.labels, v.labels).astype(np.uint8))
+                for v in volumes]
+    own = self_score(volumes, images, images, 3)
+    broken = self_score(speckled, images, images, 3)
+    terms = ("s2", "lineal_path", "euler_density", "largest_cluster")
+    assert set(own) == {"sum", *terms, *(f"{k}/{p}" for k in terms for p in range(3))}
+    for k in terms:
+        assert own[k] == pytest.approx(np.mean([own[f"{k}/{p}"] for p in range(3)]))
+    assert own["sum"] == pytest.approx(sum(own[k] for k in terms))
+    # the phase of interest (2, the rarest) is untouched by the speckle, the others are not
+    for k in terms:
+        assert broken[f"{k}/2"] == pytest.approx(own[f"{k}/2"])
+    # specks of phase 1 in the matrix (phase 0): its Euler density, and the sum
+    assert broken["euler_density/1"] > 3 * own["euler_density/1"] + 2
+    assert broken["sum"] > own["sum"] + 2
