@@ -115,12 +115,13 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def headline(self, which: str = "ensemble", phase: int | None = None) -> dict[str, float]:
-        """Errors of the phase of interest (or of ``phase``): ``ensemble`` (against the whole reference
-        data), ``ensemble_crops`` (against the mean of random real crops, the headline of
-        rvegen 0.2), ``real_ensemble`` (the floor: ensembles of as many real samples,
-        see the class docstring), ``real_ensemble_whole`` (the same ensembles against the whole
-        data), the 2D ceiling (``ceiling_2d``) or the training patches against the same 2D
-        crops (``training_patches``, the data limit)."""
+        """Errors of the phase of interest (or of ``phase``): ``ensemble`` (against the
+        whole reference data), ``ensemble_crops`` (against the mean of random real crops,
+        the headline of rvegen 0.2), ``real_ensemble`` (the floor: ensembles of as many
+        real samples, see the class docstring), ``real_ensemble_whole`` (the same
+        ensembles against the whole data), the 2D ceiling (``ceiling_2d``) or the
+        training patches against the same 2D crops (``training_patches``, the data
+        limit)."""
         source, key = {"ensemble": (self.ensemble, "errors"),
                        "ensemble_crops": (self.ensemble, "errors_crops"),
                        "real_ensemble": (self.real_ensemble, "errors"),
@@ -129,7 +130,8 @@ class Report:
                        "training_patches": ((self.ceiling_2d or {}).get("training_patches", {}),
                                             "errors"),
                        }[which]
-        return source.get(key, {}).get(str(self.phase_of_interest if phase is None else phase), {})
+        phase = self.phase_of_interest if phase is None else phase
+        return source.get(key, {}).get(str(phase), {})
 
     def outside_real_spread(self) -> dict[str, tuple[float, float]]:
         """The phase of interest's criteria whose ensemble error exceeds that of every
