@@ -27,7 +27,7 @@ from .errors import SpecError
 from .plugins import GenerationContext, Registry, registry as default_registry
 from .progress import progress_bar
 from .spec import (AUTO_CANDIDATES, AUTO_HARMONIZING, AUTO_METHODS, AUTO_POOL_SIGMAS,
-                   AUTO_TRIALS, GenerateSpec)
+                   GenerateSpec)
 from .volumes import Volume, append_volume, finished, read_images, volume_name, write_images
 
 IMAGES_SEED = 1  # second entropy word of the 2D-ceiling images' seed
@@ -174,8 +174,8 @@ def scores_on_stack(kind: str, one_slice: bool, held_out: bool, reference: str) 
 
 
 class AutoTrials:
-    """How the ``auto`` settings are chosen, without the reference: ``AUTO_TRIALS`` trial
-    volumes per candidate (seeds of their own), scored one of two ways, each a sum of
+    """How the ``auto`` settings are chosen, without the reference: ``cfg.auto_trials``
+    trial volumes per candidate (seeds of their own), scored one of two ways, each a sum of
     S2, L(z), Euler density and largest-cluster errors in units of their spread.
 
     - ``stack`` given (3D training data, :func:`auto_stack`): in 3D against the training
@@ -200,11 +200,12 @@ class AutoTrials:
         self.model, self.fractions, self.stack = model, fractions, stack
         self.plugins, self.progress, self.scoring = plugins, progress, scoring or {}
         size = cfg.size or model.image_size
+        self.count = cfg.auto_trials
         self.guided = self.plain = None
         if stack is None:
-            self.guided = sample_images(model, AUTO_TRIALS * size, cfg, fractions, seed,
+            self.guided = sample_images(model, self.count * size, cfg, fractions, seed,
                                         guided=True)
-            self.plain = sample_images(model, AUTO_TRIALS * size, cfg, fractions, seed)
+            self.plain = sample_images(model, self.count * size, cfg, fractions, seed)
         self.trial_seed = volume_seed(seed, TRIALS_SEED)
         self.terms: dict[str, dict[str, float]] = {}
 
@@ -219,12 +220,12 @@ class AutoTrials:
         sum of its terms (kept in ``terms``); lower is better."""
         from .validation.report import self_score, stack_score
 
-        trial = cfg.model_copy(update={**fields, "count": AUTO_TRIALS})
+        trial = cfg.model_copy(update={**fields, "count": self.count})
         label = ", ".join(f"{k} {v}" for k, v in fields.items())
         volumes = []
         # an outer count of its own: a log would otherwise show nothing for minutes
-        with progress_bar(AUTO_TRIALS, f"auto trial ({label})", "vol", self.progress) as bar:
-            for volume in iter_volumes(self.model, trial, list(range(AUTO_TRIALS)),
+        with progress_bar(self.count, f"auto trial ({label})", "vol", self.progress) as bar:
+            for volume in iter_volumes(self.model, trial, list(range(self.count)),
                                        self.fractions, self.trial_seed, None, self.plugins,
                                        self.progress):
                 volumes.append(volume)
@@ -352,6 +353,8 @@ def resolve_auto(
         record["method"] = {"chosen": name, "scores": scores, "score": trials.name,
                             "terms": _new_terms(trials, record)}
         cfg = cfg.model_copy(update=AUTO_METHODS[name])
+    for r in record.values():
+        r["trials"] = trials.count  # trial volumes per candidate
     return cfg, record
 
 

@@ -42,8 +42,8 @@ from .atomic import write_text
 from .data.dataset import Dataset, dataset_header, file_sha256, load_dataset, save_dataset
 from .errors import InputError, RvegenError
 from .plugins import Registry, registry as default_registry
-from .spec import (AUTO_CANDIDATES, AUTO_PHASES_RULE, AUTO_RULE, AUTO_SELF_RULE,
-                   AUTO_TRIALS, Spec, identity_fields, load_spec)
+from .spec import (AUTO_CANDIDATES, AUTO_PHASES_RULE, AUTO_RULE, AUTO_SELF_RULE, Spec,
+                   identity_fields, load_spec)
 
 STAGES = ("ingest", "train", "generate", "validate", "export", "homogenize")
 
@@ -195,7 +195,8 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     from .generate import reference_is_training
 
     settings = identity_fields(
-        "generate", spec.generate.model_dump(exclude={"count", "device", "batch_slices"}))
+        "generate", spec.generate.model_dump(exclude={"count", "device", "batch_slices",
+                                                      "auto_trials"}))  # in 'auto' below
     # an 'auto' setting is what its rule decides, so the rule is part of the identity, and
     # so is what it scores against (rvegen.generate.auto_stack: a stack's training part
     # unless it is the validation reference or the model saw one slice of it)
@@ -207,7 +208,8 @@ def volumes_identity(spec: Spec, run: RunDir) -> str:
     scoring = auto_scoring(spec)  # how the trials are scored, where the spec says
     for field, candidates in AUTO_CANDIDATES.items():
         if settings.get(field) == "auto":
-            settings[field] = {"auto": [rule, list(candidates), AUTO_TRIALS, target]
+            settings[field] = {"auto": [rule, list(candidates), spec.generate.auto_trials,
+                                        target]
                                + ([scoring] if scoring else [])}
     if settings.get("close_boundaries"):  # the closure's rule, as the auto rules above
         from .boundaries import CLOSURE_RULE

@@ -342,6 +342,13 @@ class GenerateSpec(_Section):
         "The phase of interest's terms; with more than two phases, each term's mean "
         "over every phase.",
     )
+    auto_trials: int = Field(
+        AUTO_TRIALS, ge=2, le=64,
+        description="Trial volumes that judge each candidate of the 'auto' settings (on "
+        "2D data, also this many volumes' worth of the model's own 2D samples). More make "
+        "a close choice firmer at proportional cost: on the SOFC anode the reverse step's "
+        "winner moved with the trial seed at 8 (benchmarks/sampler/README.md, session 20).",
+    )
     harmonize_across_planes: bool = Field(
         False, description="Move to the next plane at every harmonizing repeat."
     )
@@ -678,7 +685,7 @@ NEUTRAL_FIELDS: dict[str, dict[str, Any]] = {
     "data": {"sources": None, "downscale_method": "majority"},
     "model": {"encoding": "one_hot"},
     "generate": {"plane_block": 1, "pool_repeats": True, "close_boundaries": False,
-                 "grain_density": None},
+                 "grain_density": None, "auto_trials": AUTO_TRIALS},
     "validate": {"ensemble_gate": False},
 }
 

@@ -268,6 +268,7 @@ def test_auto_settings_are_chosen_from_trial_volumes(write_spec, tmp_path):
     assert "generate: 'auto' chose pool_sigma " in result.stderr  # what it chose, in the log
     vols, root = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
     pool = json.loads(root["pool_sigma_auto"])
+    assert pool["trials"] == 8  # the default generate.auto_trials
     assert set(pool["scores"]) == {str(s) for s in AUTO_POOL_SIGMAS}
     assert pool["scores"][str(pool["chosen"])] == min(pool["scores"].values())
     assert pool["score"] == "self S2 + L (guided) + shape (plain), spreads"
@@ -328,7 +329,7 @@ def test_auto_on_a_stack_scores_its_training_part_in_3d(write_spec, tmp_path, mo
             "holdout": 0.25}
     path = write_spec({"data": data, "generate": {"count": 1, "steps": 4,
                                                   "harmonizing_steps": "auto",
-                                                  "method": "auto"}})
+                                                  "method": "auto", "auto_trials": 3}})
     ds = ingest(load_spec(path).data, tmp_path, 3)
     stack = auto_stack(ds)
     assert stack is not None and stack.holdout is None and ds.holdout is not None
@@ -351,6 +352,7 @@ def test_auto_on_a_stack_scores_its_training_part_in_3d(write_spec, tmp_path, mo
     vols, root = rvegen.read_volumes(tmp_path / "run" / "volumes.h5")
     record = json.loads(root["harmonizing_steps_auto"])
     assert record["score"] == "3D vs training stack, real spreads"
+    assert record["trials"] == 3  # generate.auto_trials trial volumes per candidate
     assert record["scores"][record["chosen"]] == min(record["scores"].values())
     # then the reverse step, at the chosen n_h, on the same trials (the DDPM step's score
     # is the chosen n_h's)
@@ -417,6 +419,11 @@ def test_volumes_identity_follows_the_auto_rule(write_spec, tmp_path, monkeypatc
     monkeypatch.setattr(pipeline, "AUTO_PHASES_RULE", "a later phase sum")
     after = [pipeline.volumes_identity(spec, run) for spec in three + specs]
     assert after[0] != before[0] and after[1:] == before[1:]
+    # how many trial volumes judge a candidate: in an 'auto' setting's identity only
+    more = [load_spec(write_spec({"generate": {**g, "auto_trials": 32}})) for g in (
+        {"pool_sigma": "auto"}, {"pool_sigma": 1.5})]
+    assert pipeline.volumes_identity(more[0], run) != after[2]
+    assert pipeline.volumes_identity(more[1], run) == after[4]
 
 
 def test_volumes_identity_follows_the_closure_rule(write_spec, tmp_path, monkeypatch):

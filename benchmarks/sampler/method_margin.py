@@ -1,10 +1,11 @@
 """How firmly ``method: auto`` chooses: its trial scores on fresh trial seeds.
 
     python benchmarks/sampler/method_margin.py CASE [--seeds 1 2 3] [--methods ddpm "ddim 0.8"]
+        [--trials N]   # trial volumes per candidate; the spec's generate.auto_trials by default
 
-``method: auto`` scores each reverse step on ``AUTO_TRIALS`` (8) trial volumes, at the
-pooling width and n_h that the case's own run chose (its ``volumes.h5`` records), and
-keeps the lowest sum. This scores the same candidates exactly as ``rvegen build`` does
+``method: auto`` scores each reverse step on ``generate.auto_trials`` (8 by default)
+trial volumes, at the pooling width and n_h that the case's own run chose (its
+``volumes.h5`` records), and keeps the lowest sum. This scores the same candidates exactly as ``rvegen build`` does
 (``rvegen.generate.AutoTrials``: in 3D against the training part of the stack, or against
 the model's own 2D samples), but with other trial seeds, so the spread of each margin
 says whether the choice is settled or noise. Nothing here reads the validation reference.
@@ -47,16 +48,19 @@ def main() -> None:
     parser.add_argument("case")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--methods", nargs="+", default=list(AUTO_METHODS))
+    parser.add_argument("--trials", type=int, default=None)
     args = parser.parse_args()
     spec = rvegen.load_spec(CASES / f"{args.case}.yaml")
     run = spec.run_path
     ds = rvegen.load_dataset(run / "dataset.h5")
     model = rvegen.load_model(run / "model" / "model.pt")
     fixed = chosen_settings(run / "volumes.h5")
-    cfg = resolve_grain_density(spec.generate, ds).model_copy(update=fixed)
+    trials = args.trials or spec.generate.auto_trials
+    cfg = resolve_grain_density(spec.generate, ds).model_copy(
+        update={**fixed, "auto_trials": trials})
     stack = auto_stack(ds, spec.validate_.reference)
     print(f"# python benchmarks/sampler/method_margin.py {args.case} --seeds "
-          f"{' '.join(map(str, args.seeds))}   (at the run's {fixed}; "
+          f"{' '.join(map(str, args.seeds))} --trials {trials}   (at the run's {fixed}; "
           f"{'3D vs training stack' if stack is not None else 'self score'})")
     print(f"{'seed':>4}  " + "  ".join(f"{m:>9}" for m in args.methods) + "  chosen   CPU s")
     sums: dict[str, list[float]] = {m: [] for m in args.methods}
