@@ -332,8 +332,8 @@ class GenerateSpec(_Section):
         1,
         description="n_h: denoise/re-noise repeats per step (paper: 10). 'auto': 1, the "
         "'harmonized' preset's 5 (pooling on each step's first pass only), 5 without "
-        "pooling or 8 (pooling on the first pass), whichever's 8 trial volumes score best "
-        "(at the chosen pooling width): "
+        "pooling or 8 (pooling on the first pass), whichever's auto_trials (8) trial "
+        "volumes score best (at the chosen pooling width): "
         "against the training part of a 3D stack in 3D (S2, L(z), Euler density, largest "
         "cluster, in units of the real spread) when the stack is the training data and "
         "not the validation reference, else their slices against the model's own "
@@ -370,8 +370,8 @@ class GenerateSpec(_Section):
         description="Cross-slice pooling: the model sees the slices averaged with a "
         "Gaussian of up to this width (voxels) along the plane normal, at the lower noise "
         "level that the average has; keeps neighbouring slices coherent. 0 = the paper. "
-        "'auto': of 1, 1.5 and 2, the width whose 8 trial volumes score best, by the "
-        "score of harmonizing_steps 'auto'.",
+        "'auto': of 1, 1.5 and 2, the width whose auto_trials (8) trial volumes score "
+        "best, by the score of harmonizing_steps 'auto'.",
     )
     pool_repeats: bool = Field(
         True,
@@ -396,8 +396,9 @@ class GenerateSpec(_Section):
     method: Literal["ddpm", "ddim", "auto"] = Field(
         "ddpm",
         description="Reverse step: DDPM posterior (the paper) or DDIM. 'auto': the DDPM "
-        "step, DDIM at eta 0.8 or at eta 0.5, whichever's 8 trial volumes score best by "
-        "the score of harmonizing_steps 'auto' (after pool_sigma and harmonizing_steps).",
+        "step, DDIM at eta 0.8 or at eta 0.5, whichever's auto_trials (8) trial volumes "
+        "score best by the score of harmonizing_steps 'auto' (after pool_sigma and "
+        "harmonizing_steps).",
     )
     eta: float = Field(1.0, ge=0, le=1, description="DDIM: 0 deterministic, 1 DDPM variance.")
     clip_x0: bool = Field(

@@ -5,10 +5,10 @@
 
 ``method: auto`` scores each reverse step on ``generate.auto_trials`` (8 by default)
 trial volumes, at the pooling width and n_h that the case's own run chose (its
-``volumes.h5`` records), and keeps the lowest sum. This scores the same candidates exactly as ``rvegen build`` does
-(``rvegen.generate.AutoTrials``: in 3D against the training part of the stack, or against
-the model's own 2D samples), but with other trial seeds, so the spread of each margin
-says whether the choice is settled or noise. Nothing here reads the validation reference.
+``volumes.h5`` records), and keeps the lowest sum. This scores the same candidates
+exactly as ``rvegen build`` does (``rvegen.generate.AutoTrials``: in 3D against the
+training part of the stack, or against the model's own 2D samples), but with other trial
+seeds, so the spread of each margin says whether the choice is settled or noise. Nothing here reads the validation reference.
 Needs the case's run folder (``python benchmarks/paper_cases/run.py CASE``).
 """
 
@@ -33,8 +33,8 @@ CASES = Path(__file__).resolve().parents[1] / "paper_cases"
 def chosen_settings(volumes: Path) -> dict[str, object]:
     """The pooling width and n_h the run chose (the fields its records set)."""
     with h5py.File(volumes, "r") as f:
-        records = {k: json.loads(f.attrs[f"{k}_auto"]) for k in ("pool_sigma", "harmonizing_steps")
-                   if f"{k}_auto" in f.attrs}
+        records = {k: json.loads(f.attrs[f"{k}_auto"])
+                   for k in ("pool_sigma", "harmonizing_steps") if f"{k}_auto" in f.attrs}
     fields: dict[str, object] = {}
     if "pool_sigma" in records:
         fields["pool_sigma"] = float(records["pool_sigma"]["chosen"])
@@ -55,19 +55,19 @@ def main() -> None:
     ds = rvegen.load_dataset(run / "dataset.h5")
     model = rvegen.load_model(run / "model" / "model.pt")
     fixed = chosen_settings(run / "volumes.h5")
-    trials = args.trials or spec.generate.auto_trials
+    count = args.trials or spec.generate.auto_trials
     cfg = resolve_grain_density(spec.generate, ds).model_copy(
-        update={**fixed, "auto_trials": trials})
+        update={**fixed, "auto_trials": count})
     stack = auto_stack(ds, spec.validate_.reference)
     print(f"# python benchmarks/sampler/method_margin.py {args.case} --seeds "
-          f"{' '.join(map(str, args.seeds))} --trials {trials}   (at the run's {fixed}; "
+          f"{' '.join(map(str, args.seeds))} --trials {count}   (at the run's {fixed}; "
           f"{'3D vs training stack' if stack is not None else 'self score'})")
     print(f"{'seed':>4}  " + "  ".join(f"{m:>9}" for m in args.methods) + "  chosen   CPU s")
+    scoring = auto_scoring(spec)
     sums: dict[str, list[float]] = {m: [] for m in args.methods}
     for seed in args.seeds:
         start = time.process_time()
-        trials = AutoTrials(model, cfg, ds.fractions, seed, stack=stack,
-                            scoring=auto_scoring(spec))
+        trials = AutoTrials(model, cfg, ds.fractions, seed, stack=stack, scoring=scoring)
         scores = {m: trials.score(cfg, **AUTO_METHODS[m]) for m in args.methods}
         for m, s in scores.items():
             sums[m].append(s)
