@@ -2,11 +2,13 @@
 
     python benchmarks/convergence/curve.py SPEC [--count 16] [--out FILE]
     python benchmarks/convergence/curve.py --table FILE.jsonl     # a markdown table of rows
+    python benchmarks/convergence/curve.py SPEC --generate '{"pool_sigma": 1.0}'  # another sampler
 
 SPEC is one of the specs here, trained with ``rvegen ingest SPEC && rvegen train SPEC``
 (it keeps the EMA weights at each of ``train.snapshot_steps``). For each snapshot: the
 3D ensemble errors, the real floor, the 2D ceiling and the morphology (rvegen's default
-sampler), with the cumulative training CPU minutes the snapshot carries.
+sampler, or the spec's generate section with ``--generate`` on top: e.g. a paper case's
+own choice), with the cumulative training CPU minutes the snapshot carries.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="*", default=None,
                         help="only these snapshots")
     parser.add_argument("--out", type=Path, default=None, help="append rows as JSON lines")
+    parser.add_argument("--generate", type=json.loads, default={},
+                        help="JSON object of generate fields over the spec's (kept in each row)")
     args = parser.parse_args()
     if args.table is not None:
         print(table(args.table))
@@ -56,6 +60,7 @@ def main() -> None:
     if args.spec is None:
         parser.error("give a SPEC (or --table FILE)")
     spec = rvegen.load_spec(args.spec)
+    generate = {**spec.generate.model_dump(exclude={"count"}), **args.generate}
     run = spec.run_path
     ds = rvegen.load_dataset(run / "dataset.h5")
     snaps = sorted((run / "model" / "snapshots").glob("model_*.pt"),
@@ -69,10 +74,11 @@ def main() -> None:
             continue
         model = rvegen.load_model(path)
         minutes = model.meta.get("train_seconds", float("nan")) / 60
-        row = score(model, ds, spec.generate.model_dump(exclude={"count"}), args.count,
-                    spec.seed)
-        row.update(steps=step, train_minutes=minutes, spec=str(args.spec))
-        print(f"{step:6d} {minutes:8.1f} " + line("rvegen default", row), flush=True)
+        row = score(model, ds, generate, args.count, spec.seed)
+        row.update(steps=step, train_minutes=minutes, spec=str(args.spec),
+                   generate_override=args.generate)
+        label = "override" if args.generate else "rvegen default"
+        print(f"{step:6d} {minutes:8.1f} " + line(label, row), flush=True)
         if args.out:
             with open(args.out, "a") as fh:
                 fh.write(json.dumps(row, default=float) + "\n")
