@@ -18,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+import pydantic
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -60,7 +61,15 @@ def main() -> None:
     if args.spec is None:
         parser.error("give a SPEC (or --table FILE)")
     spec = rvegen.load_spec(args.spec)
-    generate = {**spec.generate.model_dump(exclude={"count"}), **args.generate}
+    if not isinstance(args.generate, dict):
+        parser.error("--generate: give a JSON object of generate fields")
+    # Through the spec's own model, so a misspelt field or a bad value is one line, exit 2.
+    try:
+        generate = type(spec.generate).model_validate(
+            {**spec.generate.model_dump(), **args.generate}).model_dump(exclude={"count"})
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        parser.error(f"--generate: {'.'.join(map(str, first['loc']))}: {first['msg']}")
     run = spec.run_path
     ds = rvegen.load_dataset(run / "dataset.h5")
     snaps = sorted((run / "model" / "snapshots").glob("model_*.pt"),
